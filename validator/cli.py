@@ -1,0 +1,111 @@
+"""Command line: flags → Config → run → render → exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from validator import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Policy-as-code gate for CloudFormation and Terraform (AWS SEC02-BP02: use temporary credentials).",
+)
+
+EXIT_PASSED, EXIT_GATE_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    none = "none"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"iac-validator {__version__}")
+        raise typer.Exit(EXIT_PASSED)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    pass
+
+
+def _parse_params(values: list[str]) -> dict[str, dict[str, object]]:
+    import yaml
+
+    params: dict[str, dict[str, object]] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        policy_id, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise typer.BadParameter(f"{item!r}: expected POLICY-ID.param=value, e.g. SESSION-001.max_seconds=7200")
+        params.setdefault(policy_id, {})[name] = yaml.safe_load(raw)
+    return params
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[str], typer.Argument(help="Files and directories to scan (directories recursively).")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    fail_on: Annotated[FailOn, typer.Option(help="Fail the gate on findings at or above this severity.")] = FailOn.high,
+    fail_under: Annotated[
+        int | None, typer.Option(min=0, max=100, help="Fail the gate when the score is under this value.")
+    ] = None,
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory (repeatable).")
+    ] = None,
+    no_builtin: Annotated[bool, typer.Option("--no-builtin", help="Do not load the built-in policy pack.")] = False,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Override a policy param: POLICY-ID.name=value (repeatable).")
+    ] = None,
+    color: Annotated[bool | None, typer.Option("--color/--no-color", help="Colour text output (default: on a terminal).")] = None,
+) -> None:
+    """Scan templates and print a scored report. Exit 0 passed, 1 gate failed, 2 usage error or unreadable input."""
+    from validator.config import Config
+    from validator.model import Severity
+    from validator.reporters import render
+    from validator.run import run
+
+    config = Config(
+        paths=tuple(paths),
+        policy_dirs=tuple(policy_dir or ()),
+        builtin_policies=not no_builtin,
+        fail_on=None if fail_on is FailOn.none else Severity(fail_on.value),
+        fail_under=fail_under,
+        params=_parse_params(param or []),
+    )
+    report = run(config)
+    if color is None:
+        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    text = render(report, fmt.value, color=color)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if report.errors or any(f.outcome.value == "error" for f in report.findings):
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(EXIT_PASSED if report.gate_passed else EXIT_GATE_FAILED)
+
+
+def main() -> None:
+    app(prog_name="iac-validator")

@@ -1,0 +1,127 @@
+"""The policy engine: policies × resources → findings. Pure: no I/O, no clock, no environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from validator.engine.operators import ABSENT_DEFAULT, OPERATORS, Args, Violation
+from validator.model import (
+    Finding,
+    Format,
+    Location,
+    Outcome,
+    Path,
+    Policy,
+    Resource,
+    Template,
+    Unknown,
+    path_str,
+)
+from validator.secrets import mask
+
+
+def match_format(fmt: Format) -> str:
+    return "terraform" if fmt in (Format.TERRAFORM, Format.TERRAFORM_PLAN) else "cloudformation"
+
+
+def applies(policy: Policy, resource: Resource) -> bool:
+    match = policy.match.get(match_format(resource.format))
+    return bool(match) and resource.type in match["types"]
+
+
+def evaluate(
+    policies: Iterable[Policy],
+    templates: Iterable[Template],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Finding]:
+    """Every outcome of every applicable (policy, resource) pair, PASS included, sorted."""
+    policies = tuple(policies)
+    findings: list[Finding] = []
+    for template in templates:
+        for resource in template.resources:
+            for policy in policies:
+                if applies(policy, resource):
+                    effective = {**policy.params, **((params or {}).get(policy.id, {}))}
+                    findings.extend(evaluate_resource(policy, resource, effective))
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def evaluate_resource(policy: Policy, resource: Resource, params: Mapping[str, Any]) -> list[Finding]:
+    fields = policy.match[match_format(resource.format)]["fields"]
+    try:
+        violations = _check(policy.check, resource, fields, params)
+    except Exception as exc:  # a broken policy is our failure, reported; the run goes on
+        return [_finding(policy, resource, Outcome.ERROR, f"policy raised {type(exc).__name__}: {exc}", resource.location.line)]
+    if not violations:
+        return [_finding(policy, resource, Outcome.PASS, "", resource.location.line)]
+    return [_finding(policy, resource, v.outcome, v.message, resource.line_of(v.path)) for v in violations]
+
+
+def _finding(policy: Policy, resource: Resource, outcome: Outcome, message: str, line: int | None) -> Finding:
+    return Finding(
+        policy_id=policy.id,
+        title=policy.title,
+        severity=policy.severity,
+        outcome=outcome,
+        message=mask(message),
+        resource_id=resource.id,
+        resource_type=resource.type,
+        format=resource.format,
+        location=Location(resource.location.file, line),
+        remediation=policy.remediation.text,
+    )
+
+
+def _check(check: Mapping[str, Any], resource: Resource, fields: Mapping[str, str], params: Mapping[str, Any]) -> list[Violation]:
+    if "all" in check:
+        return [v for sub in check["all"] for v in _check(sub, resource, fields, params)]
+    if "any" in check:
+        results = [_check(sub, resource, fields, params) for sub in check["any"]]
+        if any(not r for r in results):
+            return []
+        unresolved = [v for r in results for v in r if v.outcome is Outcome.SKIP]
+        return unresolved or [v for r in results for v in r]
+    return _leaf(check, resource, fields[check["field"]], params)
+
+
+def _leaf(check: Mapping[str, Any], resource: Resource, field: str, params: Mapping[str, Any]) -> list[Violation]:
+    op = check["op"]
+    value = check.get("value")
+    if isinstance(value, Mapping) and "param" in value:
+        value = params[value["param"]]
+    values = list(resolve_field(resource.properties, field))
+    if not values:
+        outcome = Outcome(check.get("if_absent", ABSENT_DEFAULT.get(op, Outcome.PASS).value))
+        if outcome is Outcome.PASS:
+            return []
+        return [Violation(outcome, check.get("message", "{label} is not set").format(label=field, value=None, limit=value))]
+    out: list[Violation] = []
+    for path, found in values:
+        label = path_str(path)
+        for violation in OPERATORS[op](found, Args(label, value, check.get("unit"), params)):
+            message = violation.message
+            if violation.outcome is Outcome.FAIL and "message" in check:
+                message = check["message"].format(label=label, value=found, limit=value)
+            out.append(Violation(violation.outcome, message, (*path, *violation.path)))
+    return out
+
+
+def resolve_field(properties: Mapping[str, Any], field: str) -> list[tuple[Path, Any]]:
+    """Values at a dotted path; lists on the way (Terraform blocks, CloudFormation lists) fan out.
+
+    A key holding null counts as absent, as Terraform and CloudFormation treat it.
+    """
+    current: list[tuple[Path, Any]] = [((), properties)]
+    for key in field.split("."):
+        nxt: list[tuple[Path, Any]] = []
+        for path, node in current:
+            items = list(enumerate(node)) if isinstance(node, list) else [(None, node)]
+            for index, item in items:
+                base = path if index is None else (*path, index)
+                if isinstance(item, Unknown):
+                    nxt.append((base, item))  # an unresolved parent leaves the value unresolved
+                elif isinstance(item, Mapping) and key in item and item[key] is not None:
+                    nxt.append(((*base, key), item[key]))
+        current = nxt
+    return current

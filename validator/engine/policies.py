@@ -1,0 +1,132 @@
+"""Load policy files, validate them against engine/schema.json, build the policy set."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from validator.engine.operators import OPERATORS
+from validator.model import LoadError, Policy, Remediation, Severity
+
+
+class PolicyError(Exception):
+    """A policy file that cannot be used; the message names the file and the JSON path."""
+
+
+def builtin_policy_dir() -> Path:
+    """The shipped pack: `policies/` in a checkout, `validator/policies` in an installed wheel."""
+    packaged = Path(str(resources.files("validator"))) / "policies"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "policies"
+
+
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(resources.files("validator.engine").joinpath("schema.json").read_text("utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _json_path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def parse_policy(data: Any, source: str) -> Policy:
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        best = errors[0]
+        for error in errors:  # prefer the most specific message of a oneOf
+            if error.context:
+                best = min(error.context, key=lambda e: -len(e.absolute_path))
+                break
+        raise PolicyError(f"{source}: {_json_path(best.absolute_path)}: {best.message}")
+    stem = Path(source).stem
+    if stem != data["id"] and not source.startswith("<"):
+        raise PolicyError(f"{source}: $.id: id {data['id']!r} must equal the file name {stem!r}")
+    params = {name: spec["default"] for name, spec in data.get("params", {}).items()}
+    for path, check in _leaves(data["check"], ("check",)):
+        for fmt, match in data["match"].items():
+            if check["field"] not in match["fields"]:
+                raise PolicyError(f"{source}: {_json_path(path)}.field: field {check['field']!r} is not declared in match.{fmt}.fields")
+        value = check.get("value")
+        if isinstance(value, Mapping) and value["param"] not in params:
+            raise PolicyError(f"{source}: {_json_path(path)}.value: unknown param {value['param']!r}")
+        if check["op"] == "matches":
+            try:
+                re.compile(str(value))
+            except re.error as exc:
+                raise PolicyError(f"{source}: {_json_path(path)}.value: invalid regular expression: {exc}") from exc
+    for i, example in enumerate(data["examples"]):
+        for fmt in ("cloudformation", "terraform"):
+            if fmt in example and fmt not in data["match"]:
+                raise PolicyError(f"{source}: $.examples[{i}].{fmt}: the policy does not match {fmt}")
+    remediation = data["remediation"]
+    return Policy(
+        id=data["id"],
+        title=data["title"],
+        severity=Severity(data["severity"]),
+        group=data["id"].split("-")[0],
+        rationale=data["rationale"].strip(),
+        remediation=Remediation(
+            remediation["text"].strip(),
+            remediation.get("cloudformation", "").strip(),
+            remediation.get("terraform", "").strip(),
+        ),
+        references=tuple(data["references"]),
+        params=params,
+        match=data["match"],
+        check=data["check"],
+        examples=tuple(data["examples"]),
+        source=source,
+    )
+
+
+def _leaves(check: Mapping[str, Any], path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Mapping[str, Any]]]:
+    for key in ("all", "any"):
+        if key in check:
+            for i, sub in enumerate(check[key]):
+                yield from _leaves(sub, (*path, key, i))
+            return
+    yield path, check
+
+
+def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[LoadError]]:
+    """Every `*.yaml` policy below the directories; a bad file is an error, the others still load."""
+    policies: dict[str, Policy] = {}
+    errors: list[LoadError] = []
+    for directory in directories:
+        if not directory.is_dir():
+            errors.append(LoadError(str(directory), "policy directory does not exist"))
+            continue
+        for file in sorted(directory.rglob("*.yaml")):
+            try:
+                data = yaml.safe_load(file.read_text("utf-8"))
+                policy = parse_policy(data, str(file))
+            except PolicyError as exc:
+                errors.append(LoadError(str(file), str(exc).removeprefix(f"{file}: ")))
+                continue
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+                line = getattr(getattr(exc, "problem_mark", None), "line", None)
+                errors.append(LoadError(str(file), f"cannot read policy: {exc}".splitlines()[0], line + 1 if line is not None else None))
+                continue
+            if policy.id in policies:
+                errors.append(LoadError(str(file), f"duplicate policy id {policy.id} (also in {policies[policy.id].source})"))
+                continue
+            policies[policy.id] = policy
+    return tuple(policies[k] for k in sorted(policies)), errors
+
+
+def operator_names() -> list[str]:
+    return sorted(OPERATORS)

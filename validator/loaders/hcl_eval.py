@@ -1,0 +1,576 @@
+"""Evaluate HCL expressions from python-hcl2's Lark tree into plain values or Unknown.
+
+Only what static analysis can know: literals, strings and templates, collections, variables and
+locals, conditionals, arithmetic, `for` expressions and a table of pure functions. Everything else
+(resource attributes known after apply, unknown functions) is an explicit Unknown; nothing raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lark import Token, Tree
+
+from validator.model import SELF_ACCOUNT, Unknown, contains_unknown
+
+_SKIP = {"new_line_or_comment"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
+_MAX_DEPTH = 200
+
+
+def subtrees(tree: Tree) -> list[Tree]:
+    return [c for c in tree.children if isinstance(c, Tree) and c.data not in _SKIP]
+
+
+def identifier(tree: Tree) -> str:
+    """Name of an identifier / keyword / literal node, or the text of a simple string label."""
+    if tree.data == "string":
+        return "".join(_tokens_text(p) for p in subtrees(tree))
+    return "".join(_tokens_text(tree))
+
+
+def _tokens_text(tree: Tree | Token) -> str:
+    if isinstance(tree, Token):
+        return str(tree)
+    return "".join(_tokens_text(c) for c in tree.children)
+
+
+def _unescape(text: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        esc = m.group(1)
+        if esc[0] in "uU":
+            return chr(int(esc[1:], 16))
+        return _ESCAPES.get(esc, "\\" + esc)
+
+    return _ESCAPE_RE.sub(repl, text)
+
+
+class Scope:
+    """Names visible to an expression. Locals are evaluated lazily and once."""
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        locals_: Mapping[str, Tree],
+        references: Callable[[list[str | int]], Any] | None = None,
+    ) -> None:
+        self.variables = variables
+        self._local_trees = locals_
+        self._locals: dict[str, Any] = {}
+        self._evaluating: set[str] = set()
+        self.references = references
+        self.bound: dict[str, Any] = {}
+
+    def local(self, name: str) -> Any:
+        if name in self._locals:
+            return self._locals[name]
+        tree = self._local_trees.get(name)
+        if tree is None:
+            return Unknown(f"local.{name} is not defined")
+        if name in self._evaluating:
+            return Unknown(f"local.{name} refers to itself")
+        self._evaluating.add(name)
+        try:
+            value = evaluate(tree, self)
+        finally:
+            self._evaluating.discard(name)
+        self._locals[name] = value
+        return value
+
+    def child(self, bound: Mapping[str, Any]) -> Scope:
+        scope = Scope(self.variables, {}, self.references)
+        scope._locals = self._locals
+        scope._local_trees = self._local_trees
+        scope._evaluating = self._evaluating
+        scope.bound = {**self.bound, **bound}
+        return scope
+
+
+def evaluate(tree: Tree | Token, scope: Scope, depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        return Unknown("expression nested too deeply")
+    if isinstance(tree, Token):
+        return Unknown(f"token {tree.type}")
+    handler = _HANDLERS.get(tree.data)
+    if handler is None:
+        return Unknown(f"{tree.data} expression")
+    try:
+        return handler(tree, scope, depth + 1)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError):
+        return Unknown(f"{tree.data} could not be evaluated")
+
+
+def _expr_term(tree: Tree, scope: Scope, depth: int) -> Any:
+    (inner,) = subtrees(tree)
+    return evaluate(inner, scope, depth)
+
+
+def _literal(tree: Tree, scope: Scope, depth: int) -> Any:
+    text = _tokens_text(tree)
+    return {"true": True, "false": False, "null": None}[text]
+
+
+def _int(tree: Tree, scope: Scope, depth: int) -> Any:
+    return int(_tokens_text(tree))
+
+
+def _float(tree: Tree, scope: Scope, depth: int) -> Any:
+    return float(_tokens_text(tree))
+
+
+def _string(tree: Tree, scope: Scope, depth: int) -> Any:
+    parts: list[str] = []
+    unknown: Unknown | None = None
+    for part in subtrees(tree):
+        (child,) = part.children
+        if isinstance(child, Token):
+            if child.type == "ESCAPED_INTERPOLATION" or child.type == "ESCAPED_DIRECTIVE":
+                parts.append(str(child)[1:])
+            else:
+                parts.append(_unescape(str(child)))
+        elif child.data == "interpolation":
+            value = evaluate(subtrees(child)[0], scope, depth)
+            text = _to_string(value)
+            if isinstance(text, Unknown):
+                unknown = unknown or text
+            else:
+                parts.append(text)
+        else:
+            return Unknown("template directive")
+    return unknown if unknown else "".join(parts)
+
+
+def _to_string(value: Any) -> str | Unknown:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, Unknown):
+        return value
+    return Unknown("non-string value in a string template")
+
+
+_HEREDOC_RE = re.compile(r"<<(-?)([A-Za-z][A-Za-z0-9._-]*)\r?\n(.*?)\r?\n?[ \t]*\2\r?\n?$", re.S)
+_INTERP_RE = re.compile(r"(?<!\$)\$\{")
+
+
+def _heredoc(tree: Tree, scope: Scope, depth: int) -> Any:
+    raw = _tokens_text(tree)
+    m = _HEREDOC_RE.match(raw)
+    if not m:
+        return Unknown("heredoc")
+    trim, body = m.group(1), m.group(3)
+    if trim:
+        lines = body.split("\n")
+        indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+        cut = min(indents, default=0)
+        body = "\n".join(line[cut:] for line in lines)
+    return _template_text(body + "\n", scope, depth)
+
+
+def _template_text(body: str, scope: Scope, depth: int) -> Any:
+    """Interpolate `${...}` inside heredoc text; directives (`%{`) make it Unknown."""
+    if "%{" in body.replace("%%{", ""):
+        return Unknown("template directive in heredoc")
+    out: list[str] = []
+    pos = 0
+    for m in _INTERP_RE.finditer(body):
+        if m.start() < pos:
+            continue
+        end = _matching_brace(body, m.end())
+        if end < 0:
+            return Unknown("unterminated interpolation in heredoc")
+        out.append(body[pos : m.start()])
+        value = _parse_and_evaluate(body[m.end() : end], scope, depth)
+        text = _to_string(value)
+        if isinstance(text, Unknown):
+            return text
+        out.append(text)
+        pos = end + 1
+    out.append(body[pos:])
+    return "".join(out).replace("$${", "${")
+
+
+def _matching_brace(text: str, start: int) -> int:
+    level, i, in_str = 1, start, False
+    while i < len(text):
+        ch = text[i]
+        if in_str:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch == "{":
+            level += 1
+        elif ch == "}":
+            level -= 1
+            if level == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _parse_and_evaluate(source: str, scope: Scope, depth: int) -> Any:
+    from hcl2 import parses_to_tree
+
+    try:
+        tree = parses_to_tree(f"x = {source}\n")
+    except Exception:  # lark raises many kinds; the value is just unknown
+        return Unknown("interpolation could not be parsed")
+    attribute = next(tree.find_data("attribute"), None)
+    if attribute is None:
+        return Unknown("interpolation could not be parsed")
+    return evaluate(subtrees(attribute)[-1], scope, depth)
+
+
+def _tuple(tree: Tree, scope: Scope, depth: int) -> Any:
+    return [evaluate(c, scope, depth) for c in subtrees(tree)]
+
+
+def _object(tree: Tree, scope: Scope, depth: int) -> Any:
+    result: dict[str, Any] = {}
+    for elem in subtrees(tree):
+        key_tree, value_tree = subtrees(elem)
+        key = _object_key(key_tree, scope, depth)
+        if isinstance(key, Unknown):
+            return Unknown("object with a computed key")
+        result[key] = evaluate(value_tree, scope, depth)
+    return result
+
+
+def _object_key(key_tree: Tree, scope: Scope, depth: int) -> Any:
+    (inner,) = subtrees(key_tree)
+    if inner.data == "keyword":
+        return _tokens_text(inner)
+    # expr_term → identifier is a bare key; anything else is evaluated
+    nodes = subtrees(inner) if inner.data == "expr_term" else []
+    if len(nodes) == 1 and nodes[0].data in ("identifier", "literal_value"):
+        return _tokens_text(nodes[0])
+    key = evaluate(inner, scope, depth)
+    return _to_string(key)
+
+
+def _identifier(tree: Tree, scope: Scope, depth: int) -> Any:
+    name = _tokens_text(tree)
+    if name in scope.bound:
+        return scope.bound[name]
+    return Unknown(f"reference to {name}")
+
+
+def _traversal(tree: Tree, scope: Scope, depth: int) -> Any:
+    """`a.b[0].c`: resolve a reference chain, or index into an evaluated value."""
+    chain: list[Tree] = []
+    node = tree
+    while node.data in ("get_attr_expr_term", "index_expr_term"):
+        base, step = subtrees(node)
+        chain.append(step)
+        node = subtrees(base)[0] if base.data == "expr_term" and len(subtrees(base)) == 1 else base
+    chain.reverse()
+    steps: list[str | int | Any] = []
+    for step in chain:
+        if step.data == "get_attr":
+            steps.append(_tokens_text(subtrees(step)[0]))
+        elif step.data == "short_index":
+            steps.append(int(str(step.children[-1])))
+        else:
+            steps.append(evaluate(subtrees(step)[0], scope, depth))
+    if node.data == "identifier" and _tokens_text(node) not in scope.bound:
+        return _reference(_tokens_text(node), steps, scope)
+    return _index_into(evaluate(node, scope, depth), steps)
+
+
+def _index_into(value: Any, steps: list[Any]) -> Any:
+    for step in steps:
+        if isinstance(value, Unknown):
+            return value
+        if isinstance(step, Unknown):
+            return step
+        if isinstance(value, Mapping):
+            if str(step) not in value:
+                return Unknown(f"no attribute {step}")
+            value = value[str(step)]
+        elif isinstance(value, list):
+            try:
+                value = value[int(step)]
+            except (ValueError, IndexError):
+                return Unknown(f"index {step} out of range")
+        else:
+            return Unknown(f"cannot index into {type(value).__name__}")
+    return value
+
+
+def _reference(root: str, steps: list[Any], scope: Scope) -> Any:
+    if root == "var" and steps:
+        name = str(steps[0])
+        if name not in scope.variables:
+            return Unknown(f"var.{name} is not declared")
+        return _index_into(scope.variables[name], steps[1:])
+    if root == "local" and steps:
+        return _index_into(scope.local(str(steps[0])), steps[1:])
+    if root == "data" and len(steps) >= 3 and steps[0] == "aws_caller_identity" and steps[2] == "account_id":
+        return SELF_ACCOUNT
+    if root == "path" and steps and steps[0] in ("module", "root", "cwd"):
+        return "."
+    dotted = ".".join(str(s) for s in [root, *steps] if not isinstance(s, Unknown))
+    if scope.references is not None:
+        resolved = scope.references([root, *steps])
+        if resolved is not None:
+            return resolved
+    return Unknown(f"{dotted} cannot be resolved statically")
+
+
+def _conditional(tree: Tree, scope: Scope, depth: int) -> Any:
+    cond, yes, no = subtrees(tree)
+    value = evaluate(cond, scope, depth)
+    if isinstance(value, bool):
+        return evaluate(yes if value else no, scope, depth)
+    return Unknown("condition could not be decided")
+
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "%": lambda a, b: a % b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+    "&&": lambda a, b: a and b,
+    "||": lambda a, b: a or b,
+}
+
+
+def _binary_op(tree: Tree, scope: Scope, depth: int) -> Any:
+    left_tree, term = subtrees(tree)
+    operator_tree, right_tree = subtrees(term)
+    op = _tokens_text(operator_tree).strip()
+    left, right = evaluate(left_tree, scope, depth), evaluate(right_tree, scope, depth)
+    if op == "&&" and left is False or op == "||" and left is True:
+        return left
+    if contains_unknown(left) or contains_unknown(right):
+        return Unknown(f"operands of {op} are unresolved")
+    if op in "+-*/%" and not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right)):
+        left, right = _number(left), _number(right)
+    return _BINARY[op](left, right)
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, str):
+        return float(value) if "." in value else int(value)
+    raise TypeError("not a number")
+
+
+def _unary_op(tree: Tree, scope: Scope, depth: int) -> Any:
+    op = str(tree.children[0])
+    value = evaluate(subtrees(tree)[0], scope, depth)
+    if isinstance(value, Unknown):
+        return value
+    return (not value) if op == "!" else -value
+
+
+def _for_expr(tree: Tree, scope: Scope, depth: int) -> Any:
+    parts = subtrees(tree)
+    intro = parts[0]
+    names = [_tokens_text(n) for n in subtrees(intro) if n.data == "identifier"]
+    collection = evaluate(subtrees(intro)[-1], scope, depth)
+    if contains_unknown(collection) or not isinstance(collection, list | Mapping):
+        return Unknown("for expression over an unresolved collection")
+    items = list(collection.items()) if isinstance(collection, Mapping) else list(enumerate(collection))
+    body = parts[1:]
+    cond = body[-1] if body and body[-1].data == "for_cond" else None
+    if cond is not None:
+        body = body[:-1]
+    is_object = tree.data == "for_object_expr"
+    grouping = is_object and any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in tree.children)
+    out_list: list[Any] = []
+    out_map: dict[str, Any] = {}
+    for key, value in items:
+        bound = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
+        inner = scope.child(bound)
+        if cond is not None:
+            keep = evaluate(subtrees(cond)[0], inner, depth)
+            if isinstance(keep, Unknown):
+                return keep
+            if not keep:
+                continue
+        if is_object:
+            k = _to_string(evaluate(body[0], inner, depth))
+            if isinstance(k, Unknown):
+                return k
+            v = evaluate(body[1], inner, depth)
+            if grouping:
+                out_map.setdefault(k, []).append(v)
+            else:
+                out_map[k] = v
+        else:
+            out_list.append(evaluate(body[0], inner, depth))
+    return out_map if is_object else out_list
+
+
+def _function_call(tree: Tree, scope: Scope, depth: int) -> Any:
+    parts = subtrees(tree)
+    names = [p for p in parts if p.data == "identifier"]
+    name = _tokens_text(names[-1]) if len(names) == 1 else "::".join(_tokens_text(n) for n in names)
+    arg_trees = subtrees(parts[-1]) if parts and parts[-1].data == "arguments" else []
+    expand = parts and parts[-1].data == "arguments" and any(
+        isinstance(c, Token) and c.type == "ELLIPSIS" for c in parts[-1].children
+    )
+    if name in ("try", "can"):
+        return _try(name, arg_trees, scope, depth)
+    fn = FUNCTIONS.get(name)
+    if fn is None:
+        return Unknown(f"function {name}() is not evaluated")
+    args = [evaluate(a, scope, depth) for a in arg_trees]
+    if expand and args:
+        if not isinstance(args[-1], list):
+            return Unknown(f"{name}(...) expansion of an unresolved list")
+        args = args[:-1] + list(args[-1])
+    if name not in _UNKNOWN_AWARE and any(contains_unknown(a) for a in args):
+        return Unknown(f"{name}() of unresolved values")
+    return fn(*args)
+
+
+def _try(name: str, arg_trees: list[Tree], scope: Scope, depth: int) -> Any:
+    for arg in arg_trees:
+        value = evaluate(arg, scope, depth)
+        if isinstance(value, Unknown) and ("no attribute" in value.reason or "out of range" in value.reason):
+            continue  # the error try() exists to catch
+        if name == "can":
+            return not isinstance(value, Unknown) or Unknown("can() of an unresolved value")
+        return value
+    return False if name == "can" else Unknown("try() found no valid argument")
+
+
+def _jsonencode(value: Any) -> Any:
+    # A partially known document keeps its structure so IAM checks still see the known parts.
+    if contains_unknown(value):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _format(fmt: str, *args: Any) -> str:
+    values = iter(args)
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(0) == "%%":
+            return "%"
+        value = next(values)
+        if m.group(1) in ("v", "s"):
+            return str(_to_string(value)) if not isinstance(value, list | dict) else json.dumps(value)
+        if m.group(1) == "d":
+            return str(int(value))
+        if m.group(1) == "q":
+            return json.dumps(str(value))
+        return str(value)
+
+    return re.sub(r"%%|%[-+# 0-9.]*([a-zA-Z])", repl, fmt)
+
+
+def _flatten(value: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in value:
+        out.extend(_flatten(item) if isinstance(item, list) else [item])
+    return out
+
+
+def _merge(*maps: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in maps:
+        if m is None:
+            continue
+        if not isinstance(m, Mapping):
+            raise TypeError("merge() takes maps")
+        out.update(m)
+    return out
+
+
+def _lookup(m: Mapping[str, Any], key: str, *default: Any) -> Any:
+    if key in m:
+        return m[key]
+    if default:
+        return default[0]
+    return Unknown(f"lookup() found no key {key}")
+
+
+def _coalesce(*values: Any) -> Any:
+    for v in values:
+        if isinstance(v, Unknown):
+            return Unknown("coalesce() of an unresolved value")
+        if v is not None and v != "":
+            return v
+    return Unknown("coalesce() found no value")
+
+
+def _toset(value: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for v in value:
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "jsonencode": _jsonencode,
+    "jsondecode": lambda s: json.loads(s),
+    "merge": _merge,
+    "concat": lambda *lists: [x for li in lists for x in li],
+    "flatten": _flatten,
+    "format": _format,
+    "join": lambda sep, items: sep.join(str(_to_string(i)) for i in items),
+    "split": lambda sep, s: s.split(sep),
+    "lookup": _lookup,
+    "element": lambda items, i: items[int(i) % len(items)],
+    "tolist": lambda v: list(v),
+    "toset": _toset,
+    "tomap": lambda v: dict(v),
+    "tostring": lambda v: _to_string(v),
+    "tonumber": lambda v: _number(v) if isinstance(v, str) else v,
+    "coalesce": _coalesce,
+    "length": lambda v: len(v),
+    "lower": lambda s: s.lower(),
+    "upper": lambda s: s.upper(),
+    "replace": lambda s, old, new: s.replace(old, new),
+    "trimspace": lambda s: s.strip(),
+    "keys": lambda m: sorted(m),
+    "values": lambda m: [m[k] for k in sorted(m)],
+    "contains": lambda items, v: v in items,
+    "distinct": _toset,
+    "compact": lambda items: [i for i in items if i not in (None, "")],
+    "min": lambda *v: min(v),
+    "max": lambda *v: max(v),
+}
+_UNKNOWN_AWARE = {"jsonencode", "coalesce"}
+
+
+_HANDLERS: dict[str, Callable[[Tree, Scope, int], Any]] = {
+    "expr_term": _expr_term,
+    "literal_value": _literal,
+    "int_lit": _int,
+    "float_lit": _float,
+    "string": _string,
+    "heredoc_template": _heredoc,
+    "heredoc_template_trim": _heredoc,
+    "tuple": _tuple,
+    "object": _object,
+    "identifier": _identifier,
+    "get_attr_expr_term": _traversal,
+    "index_expr_term": _traversal,
+    "conditional": _conditional,
+    "binary_op": _binary_op,
+    "unary_op": _unary_op,
+    "for_tuple_expr": _for_expr,
+    "for_object_expr": _for_expr,
+    "function_call": _function_call,
+}

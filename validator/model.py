@@ -1,0 +1,204 @@
+"""The normalized model every stage shares: frozen data, no behaviour beyond small helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Format(StrEnum):
+    CLOUDFORMATION = "cloudformation"
+    TERRAFORM = "terraform"
+    TERRAFORM_PLAN = "terraform-plan"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"  # not applicable, or a value we could not resolve
+    ERROR = "error"  # our own failure while evaluating; the run goes on
+
+
+class FileStatus(StrEnum):
+    SCANNED = "scanned"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value that cannot be resolved statically. Never a violation."""
+
+    reason: str = "unresolved"
+
+    def __str__(self) -> str:
+        return f"<unknown: {self.reason}>"
+
+
+# The template's own account. CloudFormation `${AWS::AccountId}` and Terraform
+# `data.aws_caller_identity.*.account_id` resolve to this token inside strings.
+SELF_ACCOUNT = "${AWS::AccountId}"
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown)
+
+
+def contains_unknown(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+Path = tuple[str | int, ...]
+
+
+def path_str(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Resource:
+    format: Format
+    type: str
+    id: str  # logical id or Terraform address
+    properties: Mapping[str, Any]
+    location: Location
+    # Line of each property path (tuple of keys/indexes) where the loader knows it.
+    lines: Mapping[Path, int] = field(default_factory=dict, compare=False)
+
+    def line_of(self, path: Path) -> int | None:
+        """Line of the deepest known ancestor of `path`, else the resource's own line."""
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line:
+                return line
+        return self.location.line
+
+
+@dataclass(frozen=True)
+class Template:
+    """One loaded input: a CloudFormation template or a Terraform module directory."""
+
+    format: Format
+    path: str  # file or module directory, as given relative to the scan root
+    resources: tuple[Resource, ...]
+    files: tuple[str, ...]  # the files this template was read from
+
+
+@dataclass(frozen=True)
+class LoadError:
+    file: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    status: FileStatus
+    format: Format | None = None
+    reason: str = ""
+    resources: int = 0
+
+
+@dataclass(frozen=True)
+class Remediation:
+    text: str
+    cloudformation: str = ""
+    terraform: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    title: str
+    severity: Severity
+    group: str
+    rationale: str
+    remediation: Remediation
+    references: tuple[str, ...]
+    params: Mapping[str, Any]
+    match: Mapping[str, Mapping[str, Any]]  # format -> {types, fields}
+    check: Mapping[str, Any]  # the assertion tree, as validated by the policy schema
+    examples: tuple[Mapping[str, Any], ...]
+    source: str  # the policy file
+
+
+@dataclass(frozen=True)
+class Finding:
+    policy_id: str
+    title: str
+    severity: Severity
+    outcome: Outcome  # FAIL, SKIP (unresolved) or ERROR
+    message: str
+    resource_id: str
+    resource_type: str
+    format: Format
+    location: Location
+    remediation: str = ""
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.location.file, self.location.line or 0, self.resource_id, self.policy_id, self.message)
+
+
+@dataclass(frozen=True)
+class Score:
+    value: int
+    grade: str
+    counts: Mapping[str, int]  # failing findings per severity
+
+
+@dataclass(frozen=True)
+class Report:
+    tool_version: str
+    files: tuple[FileRecord, ...]
+    findings: tuple[Finding, ...]  # failing findings, sorted
+    unresolved: tuple[Finding, ...]  # SKIP outcomes caused by unknown values
+    errors: tuple[LoadError, ...]
+    policies: tuple[Policy, ...]
+    passed: int  # (policy, resource) pairs that passed
+    score: Score
+    file_scores: Mapping[str, Score]
+    resources_scanned: int
+    gate_passed: bool
+    gate_reasons: tuple[str, ...]
+    fail_on: Severity | None
+    fail_under: int | None

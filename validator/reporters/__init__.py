@@ -1,0 +1,20 @@
+"""Reporters only render: `render(report) -> str`, one module per format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from validator.model import Report
+from validator.reporters import json as json_reporter
+from validator.reporters import text as text_reporter
+
+FORMATS: dict[str, Callable[[Report], str]] = {
+    "text": text_reporter.render,
+    "json": json_reporter.render,
+}
+
+
+def render(report: Report, fmt: str, color: bool = False) -> str:
+    if fmt == "text":
+        return text_reporter.render(report, color=color)
+    return FORMATS[fmt](report)

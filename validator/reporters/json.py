@@ -1,0 +1,73 @@
+"""JSON report, schema version 1 (validator/reporters/report.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from validator.model import Finding, Report
+from validator.scoring import FORMULA
+
+SCHEMA_VERSION = "1.0"
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {
+        "policy_id": f.policy_id,
+        "title": f.title,
+        "severity": f.severity.value,
+        "outcome": f.outcome.value,
+        "message": f.message,
+        "resource": {"id": f.resource_id, "type": f.resource_type},
+        "format": f.format.value,
+        "location": {"file": f.location.file, "line": f.location.line},
+        "remediation": f.remediation,
+    }
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    statuses = {"scanned": 0, "skipped": 0, "error": 0}
+    for record in report.files:
+        statuses[record.status.value] += 1
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "iac-validator", "version": report.tool_version},
+        "summary": {
+            "files": statuses,
+            "resources": report.resources_scanned,
+            "policies": len(report.policies),
+            "findings": dict(report.score.counts),
+            "passed": report.passed,
+            "unresolved": len(report.unresolved),
+            "errors": len(report.errors),
+            "score": report.score.value,
+            "grade": report.score.grade,
+            "formula": FORMULA,
+            "gate": {
+                "passed": report.gate_passed,
+                "fail_on": report.fail_on.value if report.fail_on else None,
+                "fail_under": report.fail_under,
+                "reasons": list(report.gate_reasons),
+            },
+        },
+        "findings": [_finding(f) for f in report.findings],
+        "unresolved": [_finding(f) for f in report.unresolved],
+        "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
+        "files": [
+            {
+                "path": r.path,
+                "status": r.status.value,
+                "format": r.format.value if r.format else None,
+                "reason": r.reason or None,
+                "resources": r.resources,
+                "score": report.file_scores[r.path].value if r.path in report.file_scores else None,
+                "grade": report.file_scores[r.path].grade if r.path in report.file_scores else None,
+            }
+            for r in report.files
+        ],
+        "policies": [{"id": p.id, "title": p.title, "severity": p.severity.value} for p in report.policies],
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, sort_keys=False) + "\n"
