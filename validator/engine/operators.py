@@ -200,9 +200,9 @@ def op_iam_cross_account_external_id(value: Any, args: Args) -> list[Violation]:
             external = iam.requiring_values(stmt, "sts:ExternalId")
             who = f"account {account.id}" + ("" if principal == account.id else f" ({principal})")
             if external is None:
-                out.append(Violation(Outcome.FAIL, f"Statement {stmt.index} lets {who} assume the role without an sts:ExternalId condition", stmt.path))
+                out.append(Violation(Outcome.FAIL, f"Statement {stmt.index} lets {who} assume the role without an sts:ExternalId condition", (*stmt.path, "Principal")))
             elif iam.is_wildcard_only(external):
-                out.append(Violation(Outcome.FAIL, f"Statement {stmt.index} lets {who} assume the role with an sts:ExternalId condition that matches any value", stmt.path))
+                out.append(Violation(Outcome.FAIL, f"Statement {stmt.index} lets {who} assume the role with an sts:ExternalId condition that matches any value", (*stmt.path, "Condition")))
     return out
 
 

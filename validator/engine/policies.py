@@ -22,10 +22,10 @@ class PolicyError(Exception):
 
 def builtin_policy_dir() -> Path:
     """The shipped pack: `policies/` in a checkout, `validator/policies` in an installed wheel."""
-    packaged = Path(str(resources.files("validator"))) / "policies"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "policies"
+    checkout = Path(__file__).resolve().parents[2] / "policies"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parents[1] / "policies"
 
 
 @cache
