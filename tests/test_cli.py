@@ -107,6 +107,10 @@ def test_json_output_is_valid_against_its_schema(project: Path):
     assert data["summary"]["gate"]["passed"] is False
     assert data["summary"]["findings"] == {"critical": 0, "high": 1, "medium": 2, "low": 0}
     assert data["summary"]["score"] == 100 - 20 - 2 * 8
+    per_file = {f["path"]: f for f in data["files"]}
+    vendor = per_file[str(project / "vendor.yaml")]
+    assert vendor["findings"] == {"critical": 0, "high": 1, "medium": 1, "low": 0}
+    assert (vendor["score"], vendor["grade"]) == (100 - 20 - 8, "C")
 
 
 def test_output_file(project: Path, tmp_path: Path):

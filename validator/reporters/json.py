@@ -62,6 +62,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "resources": r.resources,
                 "score": report.file_scores[r.path].value if r.path in report.file_scores else None,
                 "grade": report.file_scores[r.path].grade if r.path in report.file_scores else None,
+                "findings": dict(report.file_scores[r.path].counts) if r.path in report.file_scores else None,
             }
             for r in report.files
         ],
