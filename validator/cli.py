@@ -107,5 +107,110 @@ def scan(
     raise typer.Exit(EXIT_PASSED if report.gate_passed else EXIT_GATE_FAILED)
 
 
+policies_app = typer.Typer(no_args_is_help=True, help="List, explain and test policies.")
+app.add_typer(policies_app, name="policies")
+
+
+def _load_policy_set(policy_dir: list[Path] | None, no_builtin: bool) -> tuple:
+    from validator.engine.policies import builtin_policy_dir, load_policies
+
+    dirs = ([] if no_builtin else [builtin_policy_dir()]) + list(policy_dir or [])
+    policies, errors = load_policies(dirs)
+    for error in errors:
+        typer.echo(f"error: {error}", err=True)
+    return policies, errors
+
+
+PolicyDirOption = Annotated[list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory (repeatable).")]
+
+
+@policies_app.command("list")
+def policies_list(
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
+    policy_dir: PolicyDirOption = None,
+    no_builtin: Annotated[bool, typer.Option("--no-builtin", help="Only the policies from --policy-dir.")] = False,
+) -> None:
+    """List the policies: id, severity, title and the resource types they apply to."""
+    import json
+
+    policies, errors = _load_policy_set(policy_dir, no_builtin)
+    if fmt is OutputFormat.json:
+        rows = [
+            {
+                "id": p.id,
+                "severity": p.severity.value,
+                "title": p.title,
+                "types": {fmt_: list(m["types"]) for fmt_, m in p.match.items()},
+                "params": dict(p.params),
+                "source": p.source,
+            }
+            for p in policies
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        for p in policies:
+            typer.echo(f"{p.id:<14}{p.severity.value:<10}{p.title}")
+    raise typer.Exit(EXIT_USAGE if errors else EXIT_PASSED)
+
+
+@policies_app.command("show")
+def policies_show(
+    policy_id: Annotated[str, typer.Argument(help="Policy id, e.g. TRUST-001.")],
+    policy_dir: PolicyDirOption = None,
+) -> None:
+    """Explain one policy: what it checks, why, how to fix it, params, an example and references."""
+    from validator.docs import policy_markdown
+
+    policies, _ = _load_policy_set(policy_dir, False)
+    found = next((p for p in policies if p.id.upper() == policy_id.upper()), None)
+    if found is None:
+        typer.echo(f"error: no policy {policy_id!r}; `iac-validator policies list` shows them", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    typer.echo(policy_markdown(found, level=1))
+
+
+@policies_app.command("test")
+def policies_test(
+    directory: Annotated[Path | None, typer.Argument(help="A policy directory to test (default: the built-in pack).")] = None,
+    policy_dir: PolicyDirOption = None,
+) -> None:
+    """Run every policy's examples, like `cfn-guard test`: exit 1 when one does not behave as it says."""
+    from validator.selftest import run_example
+
+    dirs = list(policy_dir or []) + ([directory] if directory else [])
+    policies, errors = _load_policy_set(dirs, no_builtin=directory is not None)
+    passed = failed = 0
+    for policy in policies:
+        for i, example in enumerate(policy.examples):
+            result = run_example(policy, i)
+            name = f"{policy.id}-{example['expect']}-{i}"
+            if result.ok:
+                passed += 1
+                typer.echo(f"ok    {name}  {example['name']}")
+            else:
+                failed += 1
+                typer.echo(f"FAIL  {name}  {example['name']}: {result.detail}")
+    typer.echo(f"{passed} passed, {failed} failed")
+    if errors:
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(EXIT_GATE_FAILED if failed else EXIT_PASSED)
+
+
+@policies_app.command("docs")
+def policies_docs(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")] = None,
+) -> None:
+    """Generate the policy reference (docs/policies.md) from the policies' metadata."""
+    from validator.docs import catalog_markdown
+
+    policies, errors = _load_policy_set(None, False)
+    text = catalog_markdown(policies)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    raise typer.Exit(EXIT_USAGE if errors else EXIT_PASSED)
+
+
 def main() -> None:
     app(prog_name="iac-validator")

@@ -159,6 +159,7 @@ class Policy:
     check: Mapping[str, Any]  # the assertion tree, as validated by the policy schema
     examples: tuple[Mapping[str, Any], ...]
     source: str  # the policy file
+    param_descriptions: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

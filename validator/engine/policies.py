@@ -90,6 +90,7 @@ def parse_policy(data: Any, source: str) -> Policy:
         check=data["check"],
         examples=tuple(data["examples"]),
         source=source,
+        param_descriptions={name: spec["description"] for name, spec in data.get("params", {}).items()},
     )
 
 
