@@ -47,7 +47,7 @@ def discover(paths: list[str]) -> Plan:
     for given in paths:
         root = Path(given)
         if root.is_dir():
-            for file in _walk(root, plan):
+            for file in _walk(root, plan, seen):
                 _classify(str(file), plan, seen, explicit=False)
         elif root.exists():
             _classify(given, plan, seen, explicit=True)
@@ -60,14 +60,17 @@ def discover(paths: list[str]) -> Plan:
     return plan
 
 
-def _walk(root: Path, plan: Plan) -> list[Path]:
+def _walk(root: Path, plan: Plan, seen: set[str]) -> list[Path]:
     files: list[Path] = []
     for directory, dirnames, filenames in os.walk(root, followlinks=False):
         kept = []
         for name in sorted(dirnames):
             reason = _EXCLUDED_DIRS.get(name)
             if reason:
-                plan.records.append(FileRecord(os.path.join(directory, name), FileStatus.SKIPPED, reason=f"directory excluded: {reason}"))
+                excluded = os.path.join(directory, name)
+                if os.path.realpath(excluded) not in seen:  # overlapping paths record it once
+                    seen.add(os.path.realpath(excluded))
+                    plan.records.append(FileRecord(excluded, FileStatus.SKIPPED, reason=f"directory excluded: {reason}"))
             else:
                 kept.append(name)
         dirnames[:] = kept

@@ -124,9 +124,9 @@ def principal_account(principal: str) -> Account:
     return Account(str(arn.account_number))
 
 
-# Condition operators that *require* a key to match. `...IfExists` passes when the key is absent, and
-# negated operators admit everything else, so neither narrows who may assume the role.
-_REQUIRING = re.compile(r"^(ForAnyValue:|ForAllValues:)?(StringEquals|StringLike|StringEqualsIgnoreCase)$", re.I)
+# Condition operators that *require* a key to match. `...IfExists` and `ForAllValues:` pass when the key
+# is absent, and negated operators admit everything else, so none of them narrows who may assume the role.
+_REQUIRING = re.compile(r"^(ForAnyValue:)?(StringEquals|StringLike|StringEqualsIgnoreCase)$", re.I)
 
 
 def requiring_values(stmt: Statement, key: str) -> list[Any] | None:

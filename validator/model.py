@@ -51,6 +51,17 @@ class Unknown:
         return f"<unknown: {self.reason}>"
 
 
+@dataclass(frozen=True)
+class Reference(Unknown):
+    """A reference to another resource (`!Ref X`, `!GetAtt X.Arn`, `aws_iam_role.x.arn`).
+
+    Its value is unknown until deploy, but its target is known, so relations can be followed.
+    """
+
+    target: str = ""
+    attribute: str | None = None
+
+
 # The template's own account. CloudFormation `${AWS::AccountId}` and Terraform
 # `data.aws_caller_identity.*.account_id` resolve to this token inside strings.
 SELF_ACCOUNT = "${AWS::AccountId}"

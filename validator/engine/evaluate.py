@@ -81,7 +81,8 @@ def _check(check: Mapping[str, Any], resource: Resource, fields: Mapping[str, st
         if any(not r for r in results):
             return []
         unresolved = [v for r in results for v in r if v.outcome is Outcome.SKIP]
-        return unresolved or [v for r in results for v in r]
+        # All alternatives failed: report the first one (the policy's main requirement) only.
+        return unresolved or results[0]
     return _leaf(check, resource, fields[check["field"]], params)
 
 

@@ -180,7 +180,14 @@ def op_iam_cross_account_external_id(value: Any, args: Args) -> list[Violation]:
     if document is None:
         return [Violation(Outcome.SKIP, f"{args.label} is not a policy document")]
     trusted = {str(a) for a in (args.params or {}).get("trusted_accounts", [])}
-    out: list[Violation] = []
+    raw = document.get("Statement")
+    if isinstance(raw, Unknown):  # e.g. Fn::If or a Terraform local: not a pass
+        return [Violation(Outcome.SKIP, f"Statement could not be resolved ({raw.reason})", ("Statement",))]
+    out: list[Violation] = [
+        Violation(Outcome.SKIP, f"Statement {i} could not be resolved ({item.reason})", ("Statement", i))
+        for i, item in enumerate(raw if isinstance(raw, list) else [])
+        if isinstance(item, Unknown)
+    ]
     for stmt in iam.statements(document, ()):
         allowed = stmt.allows_action("sts:AssumeRole")
         if allowed is False:
@@ -189,6 +196,8 @@ def op_iam_cross_account_external_id(value: Any, args: Args) -> list[Violation]:
             if isinstance(principal, Unknown):
                 out.append(Violation(Outcome.SKIP, f"Statement {stmt.index} principal could not be resolved ({principal.reason})", stmt.path))
                 continue
+            if isinstance(principal, int) and not isinstance(principal, bool):
+                principal = f"{principal:012d}"  # an unquoted account id: YAML and JSON read it as a number
             if not isinstance(principal, str):
                 continue
             account = iam.principal_account(principal)

@@ -46,11 +46,13 @@ def _json_path(parts: Any) -> str:
 def parse_policy(data: Any, source: str) -> Policy:
     errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        best = errors[0]
-        for error in errors:  # prefer the most specific message of a oneOf
-            if error.context:
-                best = min(error.context, key=lambda e: -len(e.absolute_path))
-                break
+        best = next((e for e in errors if e.context), errors[0])
+        while best.context:  # a oneOf: descend into the alternative that fits best, to the real mistake
+            branches: dict[Any, list[Any]] = {}
+            for error in best.context:
+                branches.setdefault(error.relative_schema_path[0], []).append(error)
+            branch = min(branches.values(), key=lambda es: (len(es), -max(len(e.absolute_path) for e in es)))
+            best = max(branch, key=lambda e: len(e.absolute_path))
         raise PolicyError(f"{source}: {_json_path(best.absolute_path)}: {best.message}")
     stem = Path(source).stem
     if stem != data["id"] and not source.startswith("<"):

@@ -171,7 +171,12 @@ class _Resolver:
         if isinstance(param, Mapping):
             if "Default" in param:
                 default = param["Default"]
-                return self.resolve(default) if not isinstance(default, str) else str(default)
+                if not isinstance(default, str):
+                    return self.resolve(default)
+                kind = str(param.get("Type", ""))
+                if kind == "CommaDelimitedList" or kind.startswith("List<"):  # Ref gives the list
+                    return [item.strip() for item in default.split(",")]
+                return str(default)
             return Unknown(f"parameter {name} has no default")
         if name in self.resources:
             return Unknown(f"Ref {name}")

@@ -125,7 +125,11 @@ def _float(tree: Tree, scope: Scope, depth: int) -> Any:
 def _string(tree: Tree, scope: Scope, depth: int) -> Any:
     parts: list[str] = []
     unknown: Unknown | None = None
-    for part in subtrees(tree):
+    pieces = subtrees(tree)
+    if len(pieces) == 1 and isinstance(pieces[0].children[0], Tree) and pieces[0].children[0].data == "interpolation":
+        # "${expr}" alone is the value of expr itself, not converted to a string (HCL template rule).
+        return evaluate(subtrees(pieces[0].children[0])[0], scope, depth)
+    for part in pieces:
         (child,) = part.children
         if isinstance(child, Token):
             if child.type == "ESCAPED_INTERPOLATION" or child.type == "ESCAPED_DIRECTIVE":
@@ -367,6 +371,8 @@ def _binary_op(tree: Tree, scope: Scope, depth: int) -> Any:
 
 
 def _number(value: Any) -> int | float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
     if isinstance(value, str):
         return float(value) if "." in value else int(value)
     raise TypeError("not a number")
@@ -442,10 +448,15 @@ def _function_call(tree: Tree, scope: Scope, depth: int) -> Any:
     return fn(*args)
 
 
+# Reasons of the Unknowns that stand for an evaluation error (which try() and can() catch), not for a
+# value known only after apply.
+_ERROR_REASONS = ("no attribute", "out of range", "cannot index into", "found no key", "could not be evaluated")
+
+
 def _try(name: str, arg_trees: list[Tree], scope: Scope, depth: int) -> Any:
     for arg in arg_trees:
         value = evaluate(arg, scope, depth)
-        if isinstance(value, Unknown) and ("no attribute" in value.reason or "out of range" in value.reason):
+        if isinstance(value, Unknown) and any(r in value.reason for r in _ERROR_REASONS):
             continue  # the error try() exists to catch
         if name == "can":
             return not isinstance(value, Unknown) or Unknown("can() of an unresolved value")
