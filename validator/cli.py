@@ -24,6 +24,10 @@ EXIT_PASSED, EXIT_GATE_FAILED, EXIT_USAGE = 0, 1, 2
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    junit = "junit"
+    markdown = "markdown"
+    gitlab = "gitlab"
 
 
 class FailOn(StrEnum):

@@ -109,6 +109,7 @@ class Resource:
     location: Location
     # Line of each property path (tuple of keys/indexes) where the loader knows it.
     lines: Mapping[Path, int] = field(default_factory=dict, compare=False)
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # CloudFormation resource Metadata
 
     def line_of(self, path: Path) -> int | None:
         """Line of the deepest known ancestor of `path`, else the resource's own line."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from validator.engine.operators import ABSENT_DEFAULT, OPERATORS, Args, Violation
@@ -43,14 +44,16 @@ def evaluate(
             for policy in policies:
                 if applies(policy, resource):
                     effective = {**policy.params, **((params or {}).get(policy.id, {}))}
-                    findings.extend(evaluate_resource(policy, resource, effective))
+                    findings.extend(evaluate_resource(policy, resource, effective, template))
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def evaluate_resource(policy: Policy, resource: Resource, params: Mapping[str, Any]) -> list[Finding]:
+def evaluate_resource(
+    policy: Policy, resource: Resource, params: Mapping[str, Any], template: Template | None = None
+) -> list[Finding]:
     fields = policy.match[match_format(resource.format)]["fields"]
     try:
-        violations = _check(policy.check, resource, fields, params)
+        violations = _check(policy.check, _Context(resource, fields, params, template))
     except Exception as exc:  # a broken policy is our failure, reported; the run goes on
         return [_finding(policy, resource, Outcome.ERROR, f"policy raised {type(exc).__name__}: {exc}", resource.location.line)]
     if not violations:
@@ -73,25 +76,34 @@ def _finding(policy: Policy, resource: Resource, outcome: Outcome, message: str,
     )
 
 
-def _check(check: Mapping[str, Any], resource: Resource, fields: Mapping[str, str], params: Mapping[str, Any]) -> list[Violation]:
+@dataclass(frozen=True)
+class _Context:
+    resource: Resource
+    fields: Mapping[str, str]
+    params: Mapping[str, Any]
+    template: Template | None
+
+
+def _check(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:
     if "all" in check:
-        return [v for sub in check["all"] for v in _check(sub, resource, fields, params)]
+        return [v for sub in check["all"] for v in _check(sub, ctx)]
     if "any" in check:
-        results = [_check(sub, resource, fields, params) for sub in check["any"]]
+        results = [_check(sub, ctx) for sub in check["any"]]
         if any(not r for r in results):
             return []
         unresolved = [v for r in results for v in r if v.outcome is Outcome.SKIP]
         # All alternatives failed: report the first one (the policy's main requirement) only.
         return unresolved or results[0]
-    return _leaf(check, resource, fields[check["field"]], params)
+    return _leaf(check, ctx)
 
 
-def _leaf(check: Mapping[str, Any], resource: Resource, field: str, params: Mapping[str, Any]) -> list[Violation]:
+def _leaf(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:
     op = check["op"]
+    field = ctx.fields[check["field"]]
     value = check.get("value")
     if isinstance(value, Mapping) and "param" in value:
-        value = params[value["param"]]
-    values = list(resolve_field(resource.properties, field))
+        value = ctx.params[value["param"]]
+    values = field_values(ctx.resource, field)
     if not values:
         outcome = Outcome(check.get("if_absent", ABSENT_DEFAULT.get(op, Outcome.PASS).value))
         if outcome is Outcome.PASS:
@@ -99,13 +111,29 @@ def _leaf(check: Mapping[str, Any], resource: Resource, field: str, params: Mapp
         return [Violation(outcome, check.get("message", "{label} is not set").format(label=field, value=None, limit=value))]
     out: list[Violation] = []
     for path, found in values:
-        label = path_str(path)
-        for violation in OPERATORS[op](found, Args(label, value, check.get("unit"), params)):
+        label = path_str(path) or ctx.resource.id
+        args = Args(label, value, check.get("unit"), ctx.params, ctx.resource, ctx.template)
+        for violation in OPERATORS[op](found, args):
             message = violation.message
             if violation.outcome is Outcome.FAIL and "message" in check:
                 message = check["message"].format(label=label, value=found, limit=value)
             out.append(Violation(violation.outcome, message, (*path, *violation.path)))
     return out
+
+
+METADATA = "@metadata"
+
+
+def field_values(resource: Resource, field: str) -> list[tuple[Path, Any]]:
+    """`.` is the whole resource; `@metadata.X` reads the resource's Metadata; anything else its properties."""
+    if field == ".":
+        return [((), resource.properties)]
+    if field == METADATA or field.startswith(METADATA + "."):
+        rest = field[len(METADATA) + 1 :]
+        if not resource.metadata:
+            return []
+        return [(("Metadata", *p), v) for p, v in (resolve_field(resource.metadata, rest) if rest else [((), resource.metadata)])]
+    return resolve_field(resource.properties, field)
 
 
 def resolve_field(properties: Mapping[str, Any], field: str) -> list[tuple[Path, Any]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator import iam
-from validator.model import Outcome, Path, Unknown, contains_unknown
+from validator.model import Outcome, Path, Resource, Template, Unknown, contains_unknown
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Args:
     value: Any = None
     unit: str | None = None
     params: Mapping[str, Any] | None = None
+    resource: Resource | None = None  # the resource being judged
+    template: Template | None = None  # its template, for operators that follow relations
 
 
 Operator = Callable[[Any, Args], list[Violation]]
@@ -215,6 +217,11 @@ def op_iam_cross_account_external_id(value: Any, args: Args) -> list[Violation]:
     return out
 
 
+def op_forbidden(value: Any, args: Args) -> list[Violation]:
+    """The matched resource should not exist at all (IAM access keys, console passwords)."""
+    return [Violation(Outcome.FAIL, f"{args.resource.type if args.resource else 'this resource'} is not allowed")]
+
+
 OPERATORS: dict[str, Operator] = {
     "exists": op_exists,
     "absent": op_absent,
@@ -223,6 +230,7 @@ OPERATORS: dict[str, Operator] = {
     "matches": op_matches,
     "max": op_max,
     "min": op_min,
+    "forbidden": op_forbidden,
     "iam_cross_account_external_id": op_iam_cross_account_external_id,
 }
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from validator.model import Report
+from validator.reporters import gitlab as gitlab_reporter
 from validator.reporters import json as json_reporter
+from validator.reporters import junit as junit_reporter
+from validator.reporters import markdown as markdown_reporter
+from validator.reporters import sarif as sarif_reporter
 from validator.reporters import text as text_reporter
 
 FORMATS: dict[str, Callable[[Report], str]] = {
     "text": text_reporter.render,
     "json": json_reporter.render,
+    "sarif": sarif_reporter.render,
+    "junit": junit_reporter.render,
+    "markdown": markdown_reporter.render,
+    "gitlab": gitlab_reporter.render,
 }
 
 

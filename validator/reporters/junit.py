@@ -1,0 +1,106 @@
+"""JUnit XML report, for CI test-report views (Jenkins, GitLab, Azure DevOps, ...).
+
+One <testsuite> per scanned file; one <testcase> per (policy, resource) outcome: FAIL → <failure>,
+ERROR → <error>, SKIP (unresolved value) → <skipped>. Files that could not be read get an <error>
+testcase. Passing pairs are not listed (the report only counts them).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from validator.model import FileStatus, Finding, LoadError, Outcome, Report
+from validator.reporters.sarif import relative_path
+from validator.secrets import mask
+
+# Characters XML 1.0 cannot carry, even escaped.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_COUNTS = ("tests", "failures", "errors", "skipped")
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("\ufffd", mask(text))
+
+
+@dataclass
+class _Suite:
+    name: str
+    cases: list[ET.Element] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTS, 0))
+
+
+def _where(file: str, line: int | None) -> str:
+    path = relative_path(file)
+    return f"{path}:{line}" if line else path
+
+
+def _case(suite: _Suite, classname: str, name: str, file: str, line: int | None) -> ET.Element:
+    attrs = {"classname": _clean(classname), "name": _clean(name), "file": _clean(relative_path(file))}
+    if line:
+        attrs["line"] = str(line)
+    case = ET.Element("testcase", attrs)
+    suite.cases.append(case)
+    suite.counts["tests"] += 1
+    return case
+
+
+def _finding_case(suite: _Suite, f: Finding) -> None:
+    case = _case(suite, f.policy_id, f"{f.resource_id} ({f.resource_type})", f.location.file, f.location.line)
+    detail = f"{_where(f.location.file, f.location.line)}\n{f.message}"
+    if f.outcome is Outcome.FAIL:
+        child = ET.SubElement(case, "failure", {"message": _clean(f.message), "type": f.severity.value})
+        child.text = _clean(detail + (f"\nFix: {f.remediation}" if f.remediation else ""))
+        suite.counts["failures"] += 1
+    elif f.outcome is Outcome.ERROR:
+        child = ET.SubElement(case, "error", {"message": _clean(f.message), "type": "policy-error"})
+        child.text = _clean(detail)
+        suite.counts["errors"] += 1
+    elif f.outcome is Outcome.SKIP:
+        ET.SubElement(case, "skipped", {"message": _clean(f.message)})
+        suite.counts["skipped"] += 1
+
+
+def _error_case(suite: _Suite, e: LoadError) -> None:
+    case = _case(suite, "load-error", _where(e.file, e.line), e.file, e.line)
+    child = ET.SubElement(case, "error", {"message": _clean(e.message), "type": "load-error"})
+    child.text = _clean(f"{_where(e.file, e.line)}\n{e.message}")
+    suite.counts["errors"] += 1
+
+
+def to_element(report: Report) -> ET.Element:
+    suites: dict[str, _Suite] = {}
+
+    def suite(file: str) -> _Suite:
+        name = relative_path(file)
+        return suites.setdefault(name, _Suite(name))
+
+    for record in report.files:
+        if record.status is FileStatus.SCANNED:
+            suite(record.path)
+    outcomes = [f for f in (*report.findings, *report.unresolved) if f.outcome is not Outcome.PASS]
+    for f in sorted(outcomes, key=lambda f: f.sort_key):
+        _finding_case(suite(f.location.file), f)
+    for e in report.errors:
+        _error_case(suite(e.file), e)
+
+    root = ET.Element("testsuites", {"name": "iac-validator"})
+    totals = dict.fromkeys(_COUNTS, 0)
+    for name in sorted(suites):
+        s = suites[name]
+        element = ET.SubElement(
+            root, "testsuite", {"name": _clean(name), **{k: str(v) for k, v in s.counts.items()}, "time": "0"}
+        )
+        element.extend(s.cases)
+        for k in _COUNTS:
+            totals[k] += s.counts[k]
+    root.attrib.update({k: str(v) for k, v in totals.items()})
+    root.set("time", "0")
+    return root
+
+
+def render(report: Report) -> str:
+    root = to_element(report)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,225 @@
+"""SARIF 2.1.0 report, for GitHub code scanning and other SARIF viewers.
+
+Also home of the helpers the other CI reporters share: `relative_path` (how a finding's file is
+shown) and `fingerprint` / `fingerprints` (the stable identity of a finding, used by SARIF
+`partialFingerprints` and GitLab Code Quality `fingerprint` alike).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from validator.model import Finding, Outcome, Policy, Remediation, Report, Severity
+from validator.secrets import mask
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+TOOL_NAME = "iac-validator"
+# The project has no public home page yet: point at the practice the tool enforces.
+INFORMATION_URI = "https://docs.aws.amazon.com/wellarchitected/latest/security-pillar/sec_identities_unique.html"
+PRACTICE = "SEC02-BP02"
+FINGERPRINT_KEY = "iacValidator/v1"
+
+# GitHub code scanning reads `security-severity` (a CVSS-like score) to rank alerts.
+SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
+LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
+
+_DIGITS = re.compile(r"\d+")
+
+
+def relative_path(path: str, cwd: str | None = None) -> str:
+    """A file as reporters show it: POSIX separators, no leading './', relative to `cwd`
+    (default: the current directory) when it is an absolute path under it; else unchanged."""
+    text = path.replace("\\", "/")
+    if os.path.isabs(path):
+        base = cwd if cwd is not None else os.getcwd()
+        try:
+            rel = os.path.relpath(path, base)
+        except ValueError:  # another drive (Windows)
+            rel = ""
+        if rel and rel != ".." and not rel.startswith("../") and not rel.startswith("..\\"):
+            text = rel.replace("\\", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    return posixpath.normpath(text) if text else text
+
+
+def fingerprint(finding: Finding) -> str:
+    """sha256 of policy id, file, resource id and message (digits normalised). Not the line, so a
+    finding keeps its identity when code above it moves; not exact numbers, so it survives a value
+    change such as 43200 → 7200."""
+    message = _DIGITS.sub("0", mask(finding.message))
+    key = "\0".join((finding.policy_id, relative_path(finding.location.file), finding.resource_id, message))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def fingerprints(findings: Sequence[Finding]) -> list[str]:
+    """`fingerprint` of each finding, made unique within the report: the n-th repeat (n ≥ 1, in
+    report order) of a fingerprint is re-hashed with n, so two findings never share one."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for f in findings:
+        base = fingerprint(f)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out.append(base if n == 0 else hashlib.sha256(f"{base}:{n}".encode()).hexdigest())
+    return out
+
+
+def failing(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that are results/issues in CI formats: FAIL outcomes, in report order."""
+    return [f for f in findings if f.outcome is Outcome.FAIL]
+
+
+def _uri(path: str) -> str:
+    return quote(relative_path(path), safe="/:@!$&'()*+,;=-._~")
+
+
+def _rule_name(title: str, policy_id: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", title)
+    return "".join(w[:1].upper() + w[1:] for w in words) or re.sub(r"[^A-Za-z0-9]", "", policy_id)
+
+
+def _fence(code: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def help_texts(remediation: Remediation) -> tuple[str, str]:
+    """(plain text, markdown) of a remediation with its CloudFormation and Terraform snippets."""
+    text, markdown = [remediation.text], [remediation.text]
+    for label, lang, snippet in (
+        ("CloudFormation", "yaml", remediation.cloudformation),
+        ("Terraform", "hcl", remediation.terraform),
+    ):
+        if snippet.strip():
+            code = snippet.rstrip("\n")
+            fence = _fence(code)
+            text.append(f"{label}:\n{code}")
+            markdown.append(f"**{label}**\n\n{fence}{lang}\n{code}\n{fence}")
+    return "\n\n".join(t for t in text if t), "\n\n".join(m for m in markdown if m)
+
+
+def _rule(policy: Policy | None, finding: Finding) -> dict[str, Any]:
+    if policy is None:  # a finding whose policy is not in the report: describe it from the finding
+        policy_id, title, severity, group = finding.policy_id, finding.title, finding.severity, ""
+        rationale, remediation, references = finding.title, Remediation(finding.remediation), ()
+    else:
+        policy_id, title, severity, group = policy.id, policy.title, policy.severity, policy.group
+        rationale, remediation, references = policy.rationale, policy.remediation, policy.references
+    text, markdown = help_texts(remediation)
+    rule: dict[str, Any] = {
+        "id": policy_id,
+        "name": _rule_name(title, policy_id),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": " ".join(rationale.split()) or title},
+        "defaultConfiguration": {"level": LEVEL[severity]},
+        "help": {"text": text or title, "markdown": markdown or title},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[severity],
+            "tags": ["security", *([group] if group else []), PRACTICE],
+        },
+    }
+    if references:
+        rule["helpUri"] = references[0]
+    return rule
+
+
+def _physical(file: str, line: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(file)}}
+    if line and line > 0:
+        physical["region"] = {"startLine": line}
+    return physical
+
+
+def _location(f: Finding) -> dict[str, Any]:
+    return {
+        "physicalLocation": _physical(f.location.file, f.location.line),
+        "logicalLocations": [
+            {"name": f.resource_id, "kind": "resource", "fullyQualifiedName": f"{f.resource_type}/{f.resource_id}"}
+        ],
+    }
+
+
+def _masked(value: Any) -> Any:
+    """Every string value (not keys) through `mask`: defence in depth, messages are masked upstream."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    failures = failing(report.findings)
+    tool_errors = [f for f in report.findings if f.outcome is Outcome.ERROR]
+    policies = {p.id: p for p in report.policies}
+
+    rule_index: dict[str, int] = {}
+    rules: list[dict[str, Any]] = []
+    for f in sorted(failures, key=lambda f: f.policy_id):
+        if f.policy_id not in rule_index:
+            rule_index[f.policy_id] = len(rules)
+            rules.append(_rule(policies.get(f.policy_id), f))
+
+    results = [
+        {
+            "ruleId": f.policy_id,
+            "ruleIndex": rule_index[f.policy_id],
+            "level": LEVEL[f.severity],
+            "message": {"text": f"{f.resource_id} ({f.resource_type}): {f.message}"},
+            "locations": [_location(f)],
+            "partialFingerprints": {FINGERPRINT_KEY: fp},
+        }
+        for f, fp in zip(failures, fingerprints(failures), strict=True)
+    ]
+
+    notifications: list[dict[str, Any]] = [
+        {
+            "level": "error",
+            "message": {"text": e.message},
+            "locations": [{"physicalLocation": _physical(e.file, e.line)}],
+            "descriptor": {"id": "load-error"},
+        }
+        for e in report.errors
+    ]
+    notifications += [
+        {
+            "level": "error",
+            "message": {"text": f"{f.policy_id} on {f.resource_id} ({f.resource_type}): {f.message}"},
+            "locations": [_location(f)],
+            "descriptor": {"id": "policy-error"},
+            "associatedRule": {"id": f.policy_id},
+        }
+        for f in tool_errors
+    ]
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+
+    run = {
+        "tool": {
+            "driver": {
+                "name": TOOL_NAME,
+                "version": report.tool_version,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        "invocations": [invocation],
+        "results": results,
+    }
+    return _masked({"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]})
+
+
+def render(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
