@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
+from validator.engine.base import Args, Violation
+from validator.engine.iam_operators import op_iam_cross_account_external_id
 from validator.engine.operators import (
     OPERATORS,
-    Args,
-    Violation,
     op_equals,
-    op_iam_cross_account_external_id,
     op_max,
     op_min,
     op_one_of,

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from validator.engine.operators import ABSENT_DEFAULT, OPERATORS, Args, Violation
+from validator.engine.base import Args, Violation
+from validator.engine.operators import ABSENT_DEFAULT, OPERATORS
 from validator.model import (
     Finding,
     Format,
