@@ -6,7 +6,7 @@ import json
 import textwrap
 
 from validator.loaders.cloudformation import load
-from validator.model import SELF_ACCOUNT, Format, Resource, Template, is_unknown
+from validator.model import SELF_ACCOUNT, Format, Reference, Resource, Template, is_pseudo, is_unknown
 
 HEADER = """\
 AWSTemplateFormatVersion: "2010-09-09"
@@ -121,7 +121,7 @@ def test_ref_to_a_list_parameter_gives_the_list_of_its_default():
               Plain: !Ref Plain
         """
     )
-    (role,) = load_ok(text).resources
+    (role,) = [r for r in load_ok(text).resources if not is_pseudo(r.type)]
     assert role.properties["Principals"] == ["111122223333", "444455556666"]
     assert role.properties["Second"] == "444455556666"
     assert role.properties["Joined"] == "subnet-1+subnet-2"
@@ -276,7 +276,7 @@ def test_property_and_resource_line_numbers():
     def line_of(fragment: str) -> int:
         return next(i for i, line in enumerate(lines, 1) if fragment in line)
 
-    (role,) = load_ok(text).resources
+    (role,) = [r for r in load_ok(text).resources if not is_pseudo(r.type)]
     assert role.location.line == line_of("  Role:")
     assert role.lines[("RoleName",)] == line_of("RoleName:")
     assert role.lines[("MaxSessionDuration",)] == line_of("MaxSessionDuration:")
@@ -316,3 +316,39 @@ def test_resources_without_a_type_are_ignored_and_others_still_load():
     text = "Resources:\n  NoType:\n    Properties: {}\n  Bucket:\n    Type: AWS::S3::Bucket\n"
     template = load_ok(text)
     assert [r.id for r in template.resources] == ["Bucket"]
+
+
+def test_references_keep_their_target_and_parameters_outputs_metadata_are_loaded():
+    text = textwrap.dedent(
+        """\
+        Parameters:
+          DeployKeyId:
+            Type: String
+            Default: AKIAIOSFODNN7EXAMPLE
+        Resources:
+          CiUser:
+            Type: AWS::IAM::User
+          CiKey:
+            Type: AWS::IAM::AccessKey
+            Metadata:
+              Owner: platform
+            Properties:
+              UserName: !Ref CiUser
+        Outputs:
+          CiSecret:
+            Value: !GetAtt CiKey.SecretAccessKey
+        """
+    )
+    template = load_ok(text)
+    by_id = {r.id: r for r in template.resources}
+    user_ref = by_id["CiKey"].properties["UserName"]
+    assert isinstance(user_ref, Reference) and user_ref.target == "CiUser" and user_ref.attribute is None
+    assert by_id["CiKey"].metadata == {"Owner": "platform"}
+    output = by_id["CiSecret"]
+    assert output.type == "AWS::CloudFormation::Output" and output.location.line == 15
+    value = output.properties["Value"]
+    assert isinstance(value, Reference) and (value.target, value.attribute) == ("CiKey", "SecretAccessKey")
+    parameter = by_id["DeployKeyId"]
+    assert parameter.type == "AWS::CloudFormation::Parameter" and parameter.properties["Default"] == "AKIAIOSFODNN7EXAMPLE"
+    assert parameter.lines[("Default",)] == 4
+    assert sorted(r.id for r in template.resources if not is_pseudo(r.type)) == ["CiKey", "CiUser"]

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from validator.loaders.terraform import load_module
-from validator.model import SELF_ACCOUNT, Format, Resource, Unknown, is_unknown
+from validator.model import SELF_ACCOUNT, Format, Reference, Resource, Unknown, is_pseudo, is_unknown
 
 
 def load(source: str, name: str = "m/main.tf") -> dict[str, Resource]:
@@ -109,7 +109,7 @@ def test_indented_heredoc_strips_the_common_indentation_and_interpolates():
     assert document["Statement"][0]["Literal"] == "${aws:username}"
 
 
-def test_heredoc_with_an_unresolvable_interpolation_or_a_directive_is_unknown():
+def test_heredoc_json_keeps_unresolved_interpolations_as_unknown_leaves_and_a_directive_is_unknown():
     p = props(
         """
         variable "names" {
@@ -125,7 +125,7 @@ def test_heredoc_with_an_unresolvable_interpolation_or_a_directive_is_unknown():
         }
         """
     )
-    assert is_unknown(p["ref"])
+    assert set(p["ref"]) == {"AWS"} and is_unknown(p["ref"]["AWS"])
     assert is_unknown(p["directive"])
 
 
@@ -411,7 +411,7 @@ def test_line_numbers_of_attributes_and_blocks():
     )
     template, errors = load_module("m", [("m/main.tf", source)])
     assert errors == [] and template is not None
-    (resource,) = template.resources
+    (resource,) = [r for r in template.resources if not is_pseudo(r.type)]
     assert resource.location.file == "m/main.tf"
     assert resource.location.line == 3
     assert resource.lines[("name",)] == 4
@@ -445,7 +445,7 @@ def test_variables_and_locals_are_shared_across_the_files_of_a_module():
     main = 'resource "aws_iam_role" "r" {\n  max_session_duration = local.limit\n}\n'
     template, errors = load_module("m", [("m/main.tf", main), ("m/variables.tf", variables)])
     assert errors == [] and template is not None
-    (resource,) = template.resources
+    (resource,) = [r for r in template.resources if not is_pseudo(r.type)]
     assert resource.properties["max_session_duration"] == 14400
     assert resource.location.file == "m/main.tf"
 
@@ -467,7 +467,7 @@ def test_provider_blocks_become_provider_resources_with_the_alias_in_the_address
         }
         """
     )
-    assert sorted(resources) == ["aws_iam_role.r", "provider.aws", "provider.aws.west"]
+    assert sorted(resources) == ["aws_iam_role.r", "data.aws_iam_policy_document.d", "provider.aws", "provider.aws.west"]
     default, west = resources["provider.aws"], resources["provider.aws.west"]
     assert default.type == west.type == "provider.aws"
     assert default.format is Format.TERRAFORM
@@ -504,3 +504,52 @@ def test_bad_or_unsupported_expressions_are_unknown_never_an_exception(expressio
         """
     )
     assert is_unknown(p["v"])
+
+
+def test_references_variables_outputs_and_never_created_resources():
+    main = textwrap.dedent(
+        """\
+        variable "deploy_key" {
+          default = "AKIAIOSFODNN7EXAMPLE"
+        }
+        variable "legacy_enabled" {
+          default = false
+        }
+        resource "aws_iam_user" "ci" {
+          name = "ci"
+        }
+        resource "aws_iam_access_key" "ci" {
+          user = aws_iam_user.ci.name
+        }
+        resource "aws_iam_access_key" "legacy" {
+          count = var.legacy_enabled ? 1 : 0
+          user  = "legacy"
+        }
+        output "ci_secret" {
+          value     = aws_iam_access_key.ci.secret
+          sensitive = true
+        }
+        resource "aws_iam_role" "r" {
+          assume_role_policy = <<EOF
+        {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+          "Principal": {"AWS": "arn:${data.aws_partition.current.partition}:iam::111122223333:root"},
+          "Condition": {"StringEquals": {"aws:SourceVpce": "${var.vpce}"}}}]}
+        EOF
+        }
+        variable "vpce" {}
+        """
+    )
+    template, errors = load_module("m", [("m/main.tf", main)])
+    assert errors == [] and template is not None
+    by_id = {r.id: r for r in template.resources}
+    assert "aws_iam_access_key.legacy" not in by_id  # count = 0
+    user = by_id["aws_iam_access_key.ci"].properties["user"]
+    assert isinstance(user, Reference) and (user.target, user.attribute) == ("aws_iam_user.ci", "name")
+    secret = by_id["output.ci_secret"].properties["value"]
+    assert isinstance(secret, Reference) and (secret.target, secret.attribute) == ("aws_iam_access_key.ci", "secret")
+    assert by_id["var.deploy_key"].type == "variable" and by_id["var.deploy_key"].properties["default"] == "AKIAIOSFODNN7EXAMPLE"
+    # a heredoc with one unresolved value keeps its known parts; the partition stays symbolic
+    document = by_id["aws_iam_role.r"].properties["assume_role_policy"]
+    statement = document["Statement"][0]
+    assert statement["Principal"]["AWS"] == "arn:${AWS::Partition}:iam::111122223333:root"
+    assert is_unknown(statement["Condition"]["StringEquals"]["aws:SourceVpce"])

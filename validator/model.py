@@ -120,6 +120,15 @@ class Resource:
         return self.location.line
 
 
+# Types that are not AWS resources: template parameters/outputs, Terraform variables, outputs,
+# data sources and provider blocks. Policies may match them; counts of resources leave them out.
+PSEUDO_TYPES = frozenset({"AWS::CloudFormation::Parameter", "AWS::CloudFormation::Output", "variable", "output"})
+
+
+def is_pseudo(resource_type: str) -> bool:
+    return resource_type in PSEUDO_TYPES or resource_type.startswith(("data.", "provider."))
+
+
 @dataclass(frozen=True)
 class Template:
     """One loaded input: a CloudFormation template or a Terraform module directory."""

@@ -21,6 +21,7 @@ from validator.model import (
     Policy,
     Report,
     Template,
+    is_pseudo,
 )
 from validator.scoring import gate, score
 from validator.secrets import mask
@@ -38,7 +39,7 @@ def run(config: Config) -> Report:
         errors.extend(template_errors)
         records.extend(template_records)
         if template is not None:
-            resources += len(template.resources)
+            resources += sum(1 for r in template.resources if not is_pseudo(r.type))
             findings.extend(evaluate(policies, [template], config.params))
     return build_report(policies, records, findings, errors, resources, config)
 
@@ -54,7 +55,8 @@ def load_all(plan: Plan) -> Iterator[tuple[Template | None, list[LoadError], lis
                 reason = errs[0].message if errs else "could not be loaded"
                 yield None, errs, [FileRecord(source.path, FileStatus.ERROR, Format.CLOUDFORMATION, reason)]
             else:
-                record = FileRecord(source.path, FileStatus.SCANNED, Format.CLOUDFORMATION, resources=len(template.resources))
+                count = sum(1 for r in template.resources if not is_pseudo(r.type))
+                record = FileRecord(source.path, FileStatus.SCANNED, Format.CLOUDFORMATION, resources=count)
                 yield template, errs, [record]
     if plan.terraform:
         from validator.loaders import terraform
@@ -64,7 +66,8 @@ def load_all(plan: Plan) -> Iterator[tuple[Template | None, list[LoadError], lis
             failed = {e.file: e.message for e in errs}
             per_file: dict[str, int] = defaultdict(int)
             for resource in template.resources if template else ():
-                per_file[resource.location.file] += 1
+                if not is_pseudo(resource.type):
+                    per_file[resource.location.file] += 1
             records = [
                 FileRecord(s.path, FileStatus.ERROR, Format.TERRAFORM, failed[s.path])
                 if s.path in failed

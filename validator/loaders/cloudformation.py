@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from validator.model import SELF_ACCOUNT, Format, LoadError, Location, Path, Resource, Template, Unknown
+from validator.model import (
+    SELF_ACCOUNT,
+    Format,
+    LoadError,
+    Location,
+    Path,
+    Reference,
+    Resource,
+    Template,
+    Unknown,
+)
+
+PARAMETER = "AWS::CloudFormation::Parameter"  # a template parameter, judged like a resource
+OUTPUT = "AWS::CloudFormation::Output"
 
 # Pseudo parameters that stay symbolic; AWS::AccountId is "this account".
 _PSEUDO = {
@@ -39,29 +53,38 @@ def load(path: str, text: str) -> tuple[Template | None, list[LoadError]]:
     resolver = _Resolver(decoded)
     resources: list[Resource] = []
     for logical_id, body in resources_node.items():
-        line = _line(resources_node, logical_id)
         if not isinstance(body, Mapping) or not isinstance(body.get("Type"), str):
             continue  # cfn-lint reports malformed resources; we only judge typed ones
-        props_node = body.get("Properties", {})
-        lines: dict[Path, int] = {}
-        if isinstance(props_node, Mapping):
-            _collect_lines(props_node, (), lines)
-            props = resolver.resolve(props_node)
-        else:
-            props = {}
-        if not isinstance(props, Mapping):
-            props = {}
-        resources.append(
-            Resource(
-                format=Format.CLOUDFORMATION,
-                type=str(body["Type"]),
-                id=str(logical_id),
-                properties=props,
-                location=Location(path, line),
-                lines=lines,
-            )
-        )
+        resource = _resource(path, resources_node, str(logical_id), str(body["Type"]), body.get("Properties", {}), resolver)
+        metadata = body.get("Metadata")
+        if isinstance(metadata, Mapping):
+            resolved = resolver.resolve(metadata)
+            resource = replace(resource, metadata=resolved if isinstance(resolved, Mapping) else {})
+        resources.append(resource)
+    # Parameters and Outputs are judged too (hard-coded keys in defaults, secrets in outputs).
+    for section, rtype in (("Parameters", PARAMETER), ("Outputs", OUTPUT)):
+        entries = decoded.get(section)
+        if isinstance(entries, Mapping):
+            for name, body in entries.items():
+                if isinstance(body, Mapping):
+                    resources.append(_resource(path, entries, str(name), rtype, body, resolver))
     return Template(Format.CLOUDFORMATION, path, tuple(resources), (path,)), []
+
+
+def _resource(path: str, parent: Mapping[str, Any], name: str, rtype: str, node: Any, resolver: _Resolver) -> Resource:
+    lines: dict[Path, int] = {}
+    props: Any = {}
+    if isinstance(node, Mapping):
+        _collect_lines(node, (), lines)
+        props = resolver.resolve(node)
+    return Resource(
+        format=Format.CLOUDFORMATION,
+        type=rtype,
+        id=name,
+        properties=props if isinstance(props, Mapping) else {},
+        location=Location(path, _line(parent, name)),
+        lines=lines,
+    )
 
 
 def _decode_error(path: str, match: Any) -> LoadError:
@@ -156,8 +179,10 @@ class _Resolver:
         if fn == "Fn::FindInMap":
             return self._find_in_map(arg, depth)
         if fn == "Fn::GetAtt":
-            target = arg if isinstance(arg, str) else ".".join(str(a) for a in arg) if isinstance(arg, list) else "?"
-            return Unknown(f"Fn::GetAtt {target}")
+            parts = arg.split(".", 1) if isinstance(arg, str) else [str(a) for a in arg] if isinstance(arg, list) else []
+            if len(parts) == 2:
+                return Reference(f"Fn::GetAtt {parts[0]}.{parts[1]}", target=parts[0], attribute=parts[1])
+            return Unknown("Fn::GetAtt")
         return Unknown(fn)
 
     def _ref(self, name: Any) -> Any:
@@ -179,7 +204,7 @@ class _Resolver:
                 return str(default)
             return Unknown(f"parameter {name} has no default")
         if name in self.resources:
-            return Unknown(f"Ref {name}")
+            return Reference(f"Ref {name}", target=name)
         return Unknown(f"Ref {name}")
 
     def _sub(self, arg: Any, depth: int) -> Any:

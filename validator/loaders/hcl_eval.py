@@ -14,7 +14,7 @@ from typing import Any
 
 from lark import Token, Tree
 
-from validator.model import SELF_ACCOUNT, Unknown, contains_unknown
+from validator.model import SELF_ACCOUNT, Reference, Unknown, contains_unknown
 
 _SKIP = {"new_line_or_comment"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
@@ -178,11 +178,20 @@ def _heredoc(tree: Tree, scope: Scope, depth: int) -> Any:
     return _template_text(body + "\n", scope, depth)
 
 
+_PLACEHOLDER = "@@iac-validator-unknown-{}@@"  # printable: JSON strings may not hold control characters
+_PLACEHOLDER_RE = re.compile(r"@@iac-validator-unknown-(\d+)@@")
+
+
 def _template_text(body: str, scope: Scope, depth: int) -> Any:
-    """Interpolate `${...}` inside heredoc text; directives (`%{`) make it Unknown."""
+    """Interpolate `${...}` inside heredoc text; directives (`%{`) make it Unknown.
+
+    A heredoc JSON document with some unresolved interpolations keeps its known parts, like
+    jsonencode() does: the unresolved values become Unknown leaves of the decoded document.
+    """
     if "%{" in body.replace("%%{", ""):
         return Unknown("template directive in heredoc")
     out: list[str] = []
+    unknowns: list[Unknown] = []
     pos = 0
     for m in _INTERP_RE.finditer(body):
         if m.start() < pos:
@@ -191,14 +200,33 @@ def _template_text(body: str, scope: Scope, depth: int) -> Any:
         if end < 0:
             return Unknown("unterminated interpolation in heredoc")
         out.append(body[pos : m.start()])
-        value = _parse_and_evaluate(body[m.end() : end], scope, depth)
-        text = _to_string(value)
+        text = _to_string(_parse_and_evaluate(body[m.end() : end], scope, depth))
         if isinstance(text, Unknown):
-            return text
-        out.append(text)
+            out.append(_PLACEHOLDER.format(len(unknowns)))
+            unknowns.append(text)
+        else:
+            out.append(text)
         pos = end + 1
     out.append(body[pos:])
-    return "".join(out).replace("$${", "${")
+    result = "".join(out).replace("$${", "${")
+    if not unknowns:
+        return result
+    try:
+        document = json.loads(result)
+    except ValueError:
+        return unknowns[0]
+    return _restore_unknowns(document, unknowns)
+
+
+def _restore_unknowns(value: Any, unknowns: list[Unknown]) -> Any:
+    if isinstance(value, str):
+        m = _PLACEHOLDER_RE.search(value)
+        return value if m is None else unknowns[int(m.group(1))]
+    if isinstance(value, list):
+        return [_restore_unknowns(v, unknowns) for v in value]
+    if isinstance(value, dict):
+        return {k: _restore_unknowns(v, unknowns) for k, v in value.items()}
+    return value
 
 
 def _matching_brace(text: str, start: int) -> int:
@@ -311,6 +339,15 @@ def _index_into(value: Any, steps: list[Any]) -> Any:
     return value
 
 
+# Data sources whose value is the deploying account or partition, kept symbolic like CloudFormation's.
+_SYMBOLIC_DATA = {
+    ("aws_caller_identity", "account_id"): SELF_ACCOUNT,
+    ("aws_partition", "partition"): "${AWS::Partition}",
+    ("aws_region", "name"): "${AWS::Region}",
+    ("aws_region", "region"): "${AWS::Region}",
+}
+
+
 def _reference(root: str, steps: list[Any], scope: Scope) -> Any:
     if root == "var" and steps:
         name = str(steps[0])
@@ -319,16 +356,25 @@ def _reference(root: str, steps: list[Any], scope: Scope) -> Any:
         return _index_into(scope.variables[name], steps[1:])
     if root == "local" and steps:
         return _index_into(scope.local(str(steps[0])), steps[1:])
-    if root == "data" and len(steps) >= 3 and steps[0] == "aws_caller_identity" and steps[2] == "account_id":
-        return SELF_ACCOUNT
+    if root == "data" and len(steps) >= 3 and (steps[0], steps[-1]) in _SYMBOLIC_DATA:
+        return _SYMBOLIC_DATA[(steps[0], steps[-1])]
     if root == "path" and steps and steps[0] in ("module", "root", "cwd"):
         return "."
-    dotted = ".".join(str(s) for s in [root, *steps] if not isinstance(s, Unknown))
     if scope.references is not None:
         resolved = scope.references([root, *steps])
         if resolved is not None:
             return resolved
+    dotted = ".".join(str(s) for s in [root, *steps] if not isinstance(s, Unknown))
+    names = [s for s in steps if isinstance(s, str)]
+    if root == "data" and len(names) >= 2:
+        return Reference(f"{dotted} cannot be resolved statically", f"data.{names[0]}.{names[1]}", _first(names[2:]))
+    if root not in ("module", "each", "count", "self", "terraform") and "_" in root and names:
+        return Reference(f"{dotted} is known only after apply", f"{root}.{names[0]}", _first(names[1:]))
     return Unknown(f"{dotted} cannot be resolved statically")
+
+
+def _first(items: list[str]) -> str | None:
+    return items[0] if items else None
 
 
 def _conditional(tree: Tree, scope: Scope, depth: int) -> Any:

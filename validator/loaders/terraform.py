@@ -70,20 +70,46 @@ def load_module(directory: str, files: list[tuple[str, str]]) -> tuple[Template 
 
     resources: list[Resource] = []
     for b in blocks:
-        if b.kind == "resource" and len(b.labels) == 2:
-            rtype, name = b.labels
-            address = f"{rtype}.{name}"
-        elif b.kind == "provider" and b.labels:
-            attrs = _attributes(b.body)
-            alias = evaluate(attrs["alias"], scope) if "alias" in attrs else None
-            rtype = f"provider.{b.labels[0]}"
-            address = f"{rtype}.{alias}" if isinstance(alias, str) else rtype
-        else:
+        address = _address(b, scope)
+        if address is None:
+            continue
+        rtype, rid = address
+        attrs = _attributes(b.body)
+        if _never_created(attrs, scope):
             continue
         lines: dict[Path, int] = {}
         props = _body_values(b.body, scope, (), lines)
-        resources.append(Resource(Format.TERRAFORM, rtype, address, props, Location(b.file, b.line), lines))
+        if b.kind == "variable" and b.labels:
+            props["default"] = variables[b.labels[0]] if "default" in attrs else props.get("default")
+        resources.append(Resource(Format.TERRAFORM, rtype, rid, props, Location(b.file, b.line), lines))
     return Template(Format.TERRAFORM, directory, tuple(resources), tuple(loaded)), errors
+
+
+def _address(b: _Block, scope: Scope) -> tuple[str, str] | None:
+    """(type, address) of a block the policies can judge; None for blocks that are not judged."""
+    if b.kind == "resource" and len(b.labels) == 2:
+        return b.labels[0], f"{b.labels[0]}.{b.labels[1]}"
+    if b.kind == "data" and len(b.labels) == 2:
+        return f"data.{b.labels[0]}", f"data.{b.labels[0]}.{b.labels[1]}"
+    if b.kind == "provider" and b.labels:
+        attrs = _attributes(b.body)
+        alias = evaluate(attrs["alias"], scope) if "alias" in attrs else None
+        rtype = f"provider.{b.labels[0]}"
+        return rtype, f"{rtype}.{alias}" if isinstance(alias, str) else rtype
+    if b.kind in ("variable", "output") and b.labels:
+        return b.kind, f"{'var' if b.kind == 'variable' else 'output'}.{b.labels[0]}"
+    return None
+
+
+def _never_created(attrs: dict[str, Tree], scope: Scope) -> bool:
+    """`count = 0` or an empty `for_each`, known statically: the resource does not exist."""
+    if "count" in attrs:
+        count = evaluate(attrs["count"], scope)
+        return isinstance(count, int) and not isinstance(count, bool) and count == 0
+    if "for_each" in attrs:
+        each = evaluate(attrs["for_each"], scope)
+        return isinstance(each, list | dict) and len(each) == 0
+    return False
 
 
 def _attributes(body: Tree) -> dict[str, Tree]:

@@ -31,6 +31,22 @@ FINGERPRINT_KEY = "iacValidator/v1"
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
 LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
 
+# Descriptors of the tool execution notifications (problems of the run, not of the templates).
+NOTIFICATIONS: tuple[dict[str, Any], ...] = (
+    {
+        "id": "load-error",
+        "name": "LoadError",
+        "shortDescription": {"text": "An input or policy file could not be read; the other files were scanned."},
+        "defaultConfiguration": {"level": "error"},
+    },
+    {
+        "id": "policy-error",
+        "name": "PolicyError",
+        "shortDescription": {"text": "A policy failed while evaluating a resource; the run went on."},
+        "defaultConfiguration": {"level": "error"},
+    },
+)
+
 _DIGITS = re.compile(r"\d+")
 
 
@@ -183,38 +199,43 @@ def to_dict(report: Report) -> dict[str, Any]:
         for f, fp in zip(failures, fingerprints(failures), strict=True)
     ]
 
+    wanted = {"load-error": bool(report.errors), "policy-error": bool(tool_errors)}
+    used = [d for d in NOTIFICATIONS if wanted[d["id"]]]
+    descriptor = {d["id"]: {"id": d["id"], "index": i} for i, d in enumerate(used)}
     notifications: list[dict[str, Any]] = [
         {
             "level": "error",
             "message": {"text": e.message},
             "locations": [{"physicalLocation": _physical(e.file, e.line)}],
-            "descriptor": {"id": "load-error"},
+            "descriptor": descriptor["load-error"],
         }
         for e in report.errors
     ]
-    notifications += [
-        {
+    for f in tool_errors:
+        notification = {
             "level": "error",
             "message": {"text": f"{f.policy_id} on {f.resource_id} ({f.resource_type}): {f.message}"},
             "locations": [_location(f)],
-            "descriptor": {"id": "policy-error"},
-            "associatedRule": {"id": f.policy_id},
+            "descriptor": descriptor["policy-error"],
         }
-        for f in tool_errors
-    ]
+        if f.policy_id in rule_index:
+            notification["associatedRule"] = {"id": f.policy_id, "index": rule_index[f.policy_id]}
+        notifications.append(notification)
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
 
+    driver: dict[str, Any] = {
+        "name": TOOL_NAME,
+        "version": report.tool_version,
+        "informationUri": INFORMATION_URI,
+        "rules": rules,
+    }
+    if used:
+        driver["notifications"] = used
+
     run = {
-        "tool": {
-            "driver": {
-                "name": TOOL_NAME,
-                "version": report.tool_version,
-                "informationUri": INFORMATION_URI,
-                "rules": rules,
-            }
-        },
+        "tool": {"driver": driver},
         "invocations": [invocation],
         "results": results,
     }
