@@ -157,7 +157,10 @@ def fixture_report() -> Report:
         unresolved=unresolved,
         errors=(LoadError("stacks/broken.yaml", "mapping values are not allowed here", 7),),
         policies=POLICIES,
-        passed=9,
+        passes=(
+            _finding("WORKLOAD-001", Outcome.PASS, "", "AppServer", "AWS::EC2::Instance", cfn, 40),
+            _finding("TRUST-001", Outcome.PASS, "", "aws_iam_role.analyst", "aws_iam_role", tf, 3),
+        ),
         score=Score(22, "F", counts),
         file_scores={
             "stacks/vendor.yaml": Score(70, "C", {"critical": 0, "high": 1, "medium": 1, "low": 1}),
@@ -335,7 +338,9 @@ def test_junit_parses_and_counts_add_up(report):
         for k in totals:
             totals[k] += counted[k]
     assert {k: int(root.get(k)) for k in totals} == totals
-    assert totals == {"tests": 8, "failures": 5, "errors": 2, "skipped": 1}
+    assert totals == {"tests": 10, "failures": 5, "errors": 2, "skipped": 1}  # 2 passing pairs are plain testcases
+    passing = [c for c in root.iter("testcase") if not list(c)]
+    assert sorted(c.get("name") for c in passing) == ["AppServer (AWS::EC2::Instance)", "aws_iam_role.analyst (aws_iam_role)"]
 
 
 def test_junit_content(report):

@@ -216,7 +216,7 @@ class Report:
     unresolved: tuple[Finding, ...]  # SKIP outcomes caused by unknown values
     errors: tuple[LoadError, ...]
     policies: tuple[Policy, ...]
-    passed: int  # (policy, resource) pairs that passed
+    passes: tuple[Finding, ...]  # (policy, resource) pairs that passed, outcome PASS
     score: Score
     file_scores: Mapping[str, Score]
     resources_scanned: int
@@ -224,3 +224,7 @@ class Report:
     gate_reasons: tuple[str, ...]
     fail_on: Severity | None
     fail_under: int | None
+
+    @property
+    def passed(self) -> int:
+        return len(self.passes)

@@ -103,7 +103,7 @@ def build_report(
         unresolved=tuple(f for f in findings if f.outcome is Outcome.SKIP),
         errors=tuple(sorted(errors, key=lambda e: (e.file, e.line or 0))),
         policies=policies,
-        passed=sum(1 for f in findings if f.outcome is Outcome.PASS),
+        passes=tuple(f for f in findings if f.outcome is Outcome.PASS),
         score=total,
         file_scores=file_scores,
         resources_scanned=resources,

@@ -2,7 +2,7 @@
 
 One <testsuite> per scanned file; one <testcase> per (policy, resource) outcome: FAIL → <failure>,
 ERROR → <error>, SKIP (unresolved value) → <skipped>. Files that could not be read get an <error>
-testcase. Passing pairs are not listed (the report only counts them).
+testcase. Passing pairs are plain testcases.
 """
 
 from __future__ import annotations
@@ -79,8 +79,7 @@ def to_element(report: Report) -> ET.Element:
     for record in report.files:
         if record.status is FileStatus.SCANNED:
             suite(record.path)
-    outcomes = [f for f in (*report.findings, *report.unresolved) if f.outcome is not Outcome.PASS]
-    for f in sorted(outcomes, key=lambda f: f.sort_key):
+    for f in sorted((*report.findings, *report.unresolved, *report.passes), key=lambda f: f.sort_key):
         _finding_case(suite(f.location.file), f)
     for e in report.errors:
         _error_case(suite(e.file), e)
