@@ -359,7 +359,101 @@ def test_mask_secret_access_keys_but_not_digests_or_words():
     assert mask(secret + "X") == secret + "X"  # a longer run is not a secret access key
 
 
-@pytest.mark.xfail(strict=True, reason="secrets.SECRET_ACCESS_KEY refuses a secret preceded by '=' (lookbehind)")
 def test_mask_secret_after_an_equals_sign():
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     assert secret not in mask(f"aws_secret_access_key={secret}")
+
+
+# --- Go-style durations (Terraform provider assume_role.duration), not_empty, not_literal -------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1h", 3600), ("30m", 1800), ("2h45m", 9900), ("1h0m0s", 3600), ("15m0s", 900), ("1.5h", 5400), (".5h", 1800), ("90s", 90)],
+)
+def test_parse_duration_understands_go_durations(value, seconds):
+    assert parse_duration(value) == seconds
+    assert isinstance(parse_duration(value), int)
+
+
+def test_parse_duration_keeps_fractions_of_a_second():
+    assert parse_duration("300ms") == pytest.approx(0.3)
+    assert parse_duration("1s500ms") == pytest.approx(1.5)
+    assert parse_duration("1500000us") == pytest.approx(1.5)
+    assert parse_duration("2000000000ns") == 2
+
+
+@pytest.mark.parametrize("value", ["-1h", "1h-30m", "1.5.h", "h1", "1h 30m", "1hour", "."])
+def test_parse_duration_rejects_malformed_go_durations(value):
+    assert parse_duration(value) is None
+
+
+def test_max_accepts_go_durations_on_both_sides():
+    args = Args("assume_role[0].duration", "1h", "duration")
+    assert op_max("45m", args) == []
+    (violation,) = op_max("2h45m", args)
+    assert violation.message == "assume_role[0].duration is 2h45m (9900 s), limit 3600 s"
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", [], {}, [{}], [{"name": "", "arn": None}], {"Arn": "", "Name": ""}])
+def test_not_empty_fails_values_that_hold_nothing(value):
+    assert OPERATORS["not_empty"](value, Args("iam_instance_profile")) == [Violation(Outcome.FAIL, "iam_instance_profile is empty")]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["app-profile", [{"name": "app-profile"}], {"Arn": "arn:aws:iam::123456789012:instance-profile/app"}, Unknown("var.profile has no value"), [{"name": Unknown("x")}], 0, False],
+)
+def test_not_empty_passes_values_that_hold_something(value):
+    assert OPERATORS["not_empty"](value, Args("iam_instance_profile")) == []
+
+
+def test_not_empty_fails_when_absent_by_default():
+    from validator.engine.operators import ABSENT_DEFAULT
+
+    assert ABSENT_DEFAULT["not_empty"] is Outcome.FAIL
+
+
+DYNAMIC = [r"^\{\{resolve:(secretsmanager|ssm-secure):"]
+
+
+@pytest.mark.parametrize("value", ["Sup3r-Secret!", "changeme", 12345678, True])
+def test_not_literal_fails_literals_without_showing_them(value):
+    (violation,) = OPERATORS["not_literal"](value, Args("MasterUserPassword", DYNAMIC))
+    assert violation.outcome is Outcome.FAIL
+    assert violation.message == "MasterUserPassword is a literal value written in the template"
+    assert str(value) not in violation.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{{resolve:secretsmanager:prod/orders/db:SecretString:password}}",
+        "{{resolve:ssm-secure:/prod/orders/db-password:3}}",
+        "",  # holds no secret
+    ],
+)
+def test_not_literal_passes_dynamic_references(value):
+    assert OPERATORS["not_literal"](value, Args("MasterUserPassword", DYNAMIC)) == []
+
+
+def test_not_literal_ssm_plaintext_reference_is_still_a_literal_with_these_patterns():
+    (violation,) = OPERATORS["not_literal"]("{{resolve:ssm:/prod/db-password}}", Args("MasterUserPassword", DYNAMIC))
+    assert violation.outcome is Outcome.FAIL
+
+
+def test_not_literal_passes_references_to_other_resources():
+    from validator.model import Reference
+
+    value = Reference("random_password.db.result is known only after apply", "random_password.db", "result")
+    assert OPERATORS["not_literal"](value, Args("password", DYNAMIC)) == []
+
+
+def test_not_literal_leaves_unresolved_values_unresolved():
+    (violation,) = OPERATORS["not_literal"](Unknown("parameter DbPassword has no default"), Args("MasterUserPassword", DYNAMIC))
+    assert violation == Violation(Outcome.SKIP, "MasterUserPassword could not be resolved (parameter DbPassword has no default)")
+
+
+def test_not_literal_accepts_a_single_pattern_or_none():
+    assert OPERATORS["not_literal"]("{{resolve:secretsmanager:x}}", Args("p", DYNAMIC[0])) == []
+    assert OPERATORS["not_literal"]("{{resolve:secretsmanager:x}}", Args("p"))[0].outcome is Outcome.FAIL

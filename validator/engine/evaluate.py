@@ -28,8 +28,9 @@ def match_format(fmt: Format) -> str:
 
 
 def applies(policy: Policy, resource: Resource) -> bool:
+    """The policy names the resource's type, or `"*"`: every resource, parameter, variable and output."""
     match = policy.match.get(match_format(resource.format))
-    return bool(match) and resource.type in match["types"]
+    return bool(match) and (resource.type in match["types"] or "*" in match["types"])
 
 
 def evaluate(

@@ -8,12 +8,14 @@ violation with outcome SKIP means the value could not be resolved: never a failu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 from validator.engine.base import Args, Operator, Violation, show, unresolved
+from validator.engine.credential_operators import CREDENTIAL_OPERATORS
 from validator.engine.iam_operators import IAM_OPERATORS
-from validator.model import Outcome, Unknown, contains_unknown
+from validator.model import Outcome, Reference, Unknown, contains_unknown
 
 
 def op_exists(value: Any, args: Args) -> list[Violation]:
@@ -77,11 +79,30 @@ def op_matches(value: Any, args: Args) -> list[Violation]:
 
 
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$", re.I)
-_SHORT_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
+# Short forms, Go's time.ParseDuration included (Terraform provider durations: "1h", "2h45m", "1.5h", "300ms").
+_SHORT_UNITS: dict[str | None, Fraction] = {
+    None: Fraction(1),
+    "s": Fraction(1),
+    "sec": Fraction(1),
+    "m": Fraction(60),
+    "min": Fraction(60),
+    "h": Fraction(3600),
+    "hr": Fraction(3600),
+    "d": Fraction(86400),
+    "ms": Fraction(1, 1000),
+    "us": Fraction(1, 10**6),
+    "\u00b5s": Fraction(1, 10**6),  # micro sign
+    "\u03bcs": Fraction(1, 10**6),  # Greek mu
+    "ns": Fraction(1, 10**9),
+}
+_SHORT_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z\u00b5\u03bc]*)")
 
 
-def parse_duration(value: Any) -> int | None:
-    """Seconds from 3600, "3600", "PT4H", "2h", "90m", "1h30m"; None when it is not a duration."""
+def parse_duration(value: Any) -> int | float | None:
+    """Seconds from 3600, "3600", "PT4H", "2h", "90m", "1h30m", "1.5h", "300ms"; None when it is not a duration.
+
+    Whole seconds come back as an int; a fraction of a second ("1500ms") as a float.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -93,14 +114,16 @@ def parse_duration(value: Any) -> int | None:
     if m and text.upper() not in ("P", "PT"):
         d, h, mi, s = (int(g) if g else 0 for g in m.groups())
         return d * 86400 + h * 3600 + mi * 60 + s
-    total, pos = 0, 0
-    for part in re.finditer(r"(\d+)\s*([a-zA-Z]*)", text):
+    total, pos = Fraction(0), 0
+    for part in _SHORT_PART.finditer(text):
         unit = part.group(2).lower() or None
         if part.start() != pos or unit not in _SHORT_UNITS:
             return None
-        total += int(part.group(1)) * _SHORT_UNITS[unit]
+        total += Fraction(part.group(1)) * _SHORT_UNITS[unit]
         pos = part.end()
-    return total if pos == len(text) and pos > 0 else None
+    if pos != len(text) or pos == 0:
+        return None
+    return int(total) if total.denominator == 1 else float(total)
 
 
 def _measure(value: Any, unit: str | None) -> float | None:
@@ -148,6 +171,47 @@ def op_forbidden(value: Any, args: Args) -> list[Violation]:
     return [Violation(Outcome.FAIL, f"{args.resource.type if args.resource else 'this resource'} is not allowed")]
 
 
+def _holds_nothing(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return False  # set to something we cannot resolve: still set
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, Mapping):
+        return all(_holds_nothing(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_holds_nothing(v) for v in value)
+    return False
+
+
+def op_not_empty(value: Any, args: Args) -> list[Violation]:
+    """Like `exists`, but looks inside: `""`, `[{}]` and `{"name": ""}` hold nothing (a Terraform block
+    whose arguments are all empty, an object whose properties are all blank)."""
+    if _holds_nothing(value):
+        return [Violation(Outcome.FAIL, f"{args.label} is empty")]
+    return []
+
+
+def op_not_literal(value: Any, args: Args) -> list[Violation]:
+    """The value is not written into the template (for secrets: passwords, tokens).
+
+    Passes for a reference to another resource or data source (its value is computed at deploy
+    time), and for strings matching one of the regular expressions in `value` (dynamic references
+    such as `{{resolve:secretsmanager:...}}`). Any other unresolved value (a parameter or variable
+    without a default) is unresolved, never a failure. An empty string holds no secret. The
+    message never shows the value.
+    """
+    if isinstance(value, Reference):
+        return []
+    if contains_unknown(value):
+        return unresolved(args.label, value)
+    patterns = args.value if isinstance(args.value, list) else [] if args.value is None else [args.value]
+    if isinstance(value, str) and (not value or any(re.search(str(p), value) for p in patterns)):
+        return []
+    return [Violation(Outcome.FAIL, f"{args.label} is a literal value written in the template")]
+
+
 OPERATORS: dict[str, Operator] = {
     "exists": op_exists,
     "absent": op_absent,
@@ -157,9 +221,12 @@ OPERATORS: dict[str, Operator] = {
     "max": op_max,
     "min": op_min,
     "forbidden": op_forbidden,
+    "not_empty": op_not_empty,
+    "not_literal": op_not_literal,
     **IAM_OPERATORS,
+    **CREDENTIAL_OPERATORS,
 }
 
 # What a check concludes when its field is not there at all, unless the policy says otherwise:
-# `exists` fails; every other check has nothing to judge and passes.
-ABSENT_DEFAULT: dict[str, Outcome] = {"exists": Outcome.FAIL}
+# `exists` and `not_empty` fail; every other check has nothing to judge and passes.
+ABSENT_DEFAULT: dict[str, Outcome] = {"exists": Outcome.FAIL, "not_empty": Outcome.FAIL}

@@ -63,7 +63,7 @@ def parse_policy(data: Any, source: str) -> Policy:
             if check["field"] not in match["fields"]:
                 raise PolicyError(f"{source}: {_json_path(path)}.field: field {check['field']!r} is not declared in match.{fmt}.fields")
         value = check.get("value")
-        if isinstance(value, Mapping) and value["param"] not in params:
+        if isinstance(value, Mapping) and "param" in value and value["param"] not in params:
             raise PolicyError(f"{source}: {_json_path(path)}.value: unknown param {value['param']!r}")
         if check["op"] == "matches":
             try:
