@@ -7,13 +7,12 @@ the findings already computed → entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from validator import iam
 from validator.engine.evaluate import resolve_field
-from validator.model import Finding, Location, Outcome, Resource, Template, Unknown
+from validator.model import Finding, InventoryEntry, Location, Outcome, Resource, Template, Unknown
 
 ROLE_TYPES = {"AWS::IAM::Role": ("AssumeRolePolicyDocument", "MaxSessionDuration"), "aws_iam_role": ("assume_role_policy", "max_session_duration")}
 _CREDENTIAL_TYPES = {
@@ -28,22 +27,8 @@ _FINDING_KINDS = {"KEYS-004": "hard-coded-key", "SECRETS-002": "db-password-lite
 DEFAULT_SESSION = 3600
 
 
-@dataclass(frozen=True)
-class Entry:
-    kind: str
-    resource_id: str
-    resource_type: str
-    location: Location
-    detail: str
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def sort_key(self) -> tuple[Any, ...]:
-        return (self.kind, self.location.file, self.location.line or 0, self.resource_id, self.detail)
-
-
-def build(templates: Iterable[Template], findings: Iterable[Finding]) -> list[Entry]:
-    entries: list[Entry] = []
+def build(templates: Iterable[Template], findings: Iterable[Finding]) -> list[InventoryEntry]:
+    entries: list[InventoryEntry] = []
     for template in templates:
         for resource in template.resources:
             entries.extend(_credentials(resource))
@@ -52,21 +37,21 @@ def build(templates: Iterable[Template], findings: Iterable[Finding]) -> list[En
     for f in findings:
         kind = _FINDING_KINDS.get(f.policy_id)
         if kind and f.outcome is Outcome.FAIL:
-            entries.append(Entry(kind, f.resource_id, f.resource_type, f.location, f.message))
+            entries.append(InventoryEntry(kind, f.resource_id, f.resource_type, f.location, f.message))
     return sorted(set(entries), key=lambda e: e.sort_key)
 
 
-def _credentials(resource: Resource) -> list[Entry]:
-    out: list[Entry] = []
+def _credentials(resource: Resource) -> list[InventoryEntry]:
+    out: list[InventoryEntry] = []
     kind = _CREDENTIAL_TYPES.get(resource.type)
     if kind:
-        out.append(Entry(kind, resource.id, resource.type, resource.location, _credential_detail(kind, resource)))
+        out.append(InventoryEntry(kind, resource.id, resource.type, resource.location, _credential_detail(kind, resource)))
     if resource.type == "AWS::IAM::User" and resource.properties.get("LoginProfile") is not None:
-        out.append(Entry("login-profile", resource.id, resource.type, Location(resource.location.file, resource.line_of(("LoginProfile",))), "console password"))
+        out.append(InventoryEntry("login-profile", resource.id, resource.type, Location(resource.location.file, resource.line_of(("LoginProfile",))), "console password"))
     if resource.type.startswith("provider.aws"):
         keys = [k for k in ("access_key", "secret_key", "token") if resource.properties.get(k) is not None]
         if keys:
-            out.append(Entry("static-provider-key", resource.id, resource.type, resource.location, f"static {', '.join(keys)} in the provider block"))
+            out.append(InventoryEntry("static-provider-key", resource.id, resource.type, resource.location, f"static {', '.join(keys)} in the provider block"))
     return out
 
 
@@ -87,7 +72,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _role_ways_in(resource: Resource) -> list[Entry]:
+def _role_ways_in(resource: Resource) -> list[InventoryEntry]:
     trust_field, session_field = ROLE_TYPES[resource.type]
     found = resolve_field(resource.properties, trust_field)
     session_values = resolve_field(resource.properties, session_field)
@@ -96,8 +81,8 @@ def _role_ways_in(resource: Resource) -> list[Entry]:
     document = iam.parse_document(found[0][1]) if found else None
     location = Location(resource.location.file, resource.line_of((trust_field,)))
     if document is None or isinstance(document, Unknown):
-        return [Entry("role-trust", resource.id, resource.type, location, "trust policy could not be resolved", {"max_session": max_session})]
-    out: list[Entry] = []
+        return [InventoryEntry("role-trust", resource.id, resource.type, location, "trust policy could not be resolved", {"max_session": max_session})]
+    out: list[InventoryEntry] = []
     for stmt in iam.statements(document, ()):
         if stmt.effect != "Allow":
             continue
@@ -110,7 +95,7 @@ def _role_ways_in(resource: Resource) -> list[Entry]:
                 if external_id:
                     detail += ", external id required"
                 detail += f", sessions up to {max_session} s" if max_session else ""
-                out.append(Entry("role-trust", resource.id, resource.type, location, detail, attrs))
+                out.append(InventoryEntry("role-trust", resource.id, resource.type, location, detail, attrs))
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -195,10 +196,94 @@ class Finding:
     format: Format
     location: Location
     remediation: str = ""
+    # The waiver that names this finding: active when the finding is in Report.waived; when
+    # `waiver_expired` the waiver's date has passed and the finding fails again.
+    waiver: Waiver | None = None
+    waiver_expired: bool = False
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
         return (self.location.file, self.location.line or 0, self.resource_id, self.policy_id, self.message)
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    """One long-term credential, or one way in to a role (see validator/inventory.py)."""
+
+    kind: str  # iam-user, access-key, login-profile, static-provider-key, hard-coded-key, ..., role-trust
+    resource_id: str
+    resource_type: str
+    location: Location
+    detail: str
+    attributes: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.kind, self.location.file, self.location.line or 0, self.resource_id, self.detail)
+
+
+class WaiverSource(StrEnum):
+    INLINE = "inline"  # CloudFormation resource Metadata or a Terraform comment
+    CONFIG = "config"  # the `waivers:` list of the repository configuration
+
+
+class WaiverStatus(StrEnum):
+    ACTIVE = "active"  # in date and waives at least one finding
+    EXPIRED = "expired"  # its date has passed: what it named fails again
+    STALE = "stale"  # in date but matches no failing finding
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A temporary, justified exception: policy `policy_id` does not count against the named resources."""
+
+    policy_id: str  # exact id; in the config file also a glob (`TRUST-*`)
+    reason: str
+    expires: date | None  # last day it works; None only when the config allows open-ended waivers
+    source: WaiverSource
+    location: Location  # where the waiver is written
+    owner: str = ""
+    resources: tuple[str, ...] = ()  # inline: the resource ids of the block or resource it sits on
+    resource_glob: str = ""  # config: resource id or address glob ("" = any)
+    path_glob: str = ""  # config: file glob relative to the config file's directory ("" = any)
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and today > self.expires
+
+
+@dataclass(frozen=True)
+class WaiverUse:
+    """A waiver as one run judged it."""
+
+    waiver: Waiver
+    status: WaiverStatus
+    matches: int  # failing findings it names (waived, or failing again when expired)
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One known finding in a baseline file. Matched by fingerprint (never by line)."""
+
+    fingerprint: str
+    policy_id: str
+    file: str
+    resource_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ScopeEntry:
+    path: str
+    reason: str  # "changed", "same Terraform module as x.tf", "parent stack of child.yaml", ...
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a `--changed-since REF` run looked at, and why."""
+
+    since: str
+    changed: tuple[str, ...]  # files git reports changed (deleted ones included)
+    scanned: tuple[ScopeEntry, ...]  # the paths handed to discovery
 
 
 @dataclass(frozen=True)
@@ -224,7 +309,22 @@ class Report:
     gate_reasons: tuple[str, ...]
     fail_on: Severity | None
     fail_under: int | None
+    inventory: tuple[InventoryEntry, ...] = ()
+    waived: tuple[Finding, ...] = ()  # FAIL findings an active waiver covers; not scored, not gated
+    baselined: tuple[Finding, ...] = ()  # FAIL findings already in the baseline; not scored, not gated
+    fixed: tuple[BaselineEntry, ...] = ()  # baseline entries of scanned files that no longer fail
+    waivers: tuple[WaiverUse, ...] = ()  # every waiver seen, with its status
+    baseline: str | None = None  # the baseline file compared against
+    scope: Scope | None = None  # set in changed-files mode
 
     @property
     def passed(self) -> int:
         return len(self.passes)
+
+    @property
+    def stale_waivers(self) -> tuple[WaiverUse, ...]:
+        return tuple(u for u in self.waivers if u.status is WaiverStatus.STALE)
+
+    @property
+    def expired_waivers(self) -> tuple[WaiverUse, ...]:
+        return tuple(u for u in self.waivers if u.status is WaiverStatus.EXPIRED)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
 
-from validator import __version__
+from validator import __version__, inventory
 from validator.config import Config
 from validator.discover import Plan, discover
 from validator.engine.evaluate import evaluate
@@ -16,6 +16,7 @@ from validator.model import (
     FileStatus,
     Finding,
     Format,
+    InventoryEntry,
     LoadError,
     Outcome,
     Policy,
@@ -34,14 +35,18 @@ def run(config: Config) -> Report:
     errors.extend(plan.errors)
     records = list(plan.records)
     findings: list[Finding] = []
+    entries: list[InventoryEntry] = []
     resources = 0
     for template, template_errors, template_records in load_all(plan):
         errors.extend(template_errors)
         records.extend(template_records)
         if template is not None:
             resources += sum(1 for r in template.resources if not is_pseudo(r.type))
-            findings.extend(evaluate(policies, [template], config.params))
-    return build_report(policies, records, findings, errors, resources, config)
+            template_findings = evaluate(policies, [template], config.params)
+            findings.extend(template_findings)
+            entries.extend(inventory.build([template], template_findings))
+    report = build_report(policies, records, findings, errors, resources, config)
+    return replace(report, inventory=tuple(sorted(set(entries), key=lambda e: e.sort_key)))
 
 
 def load_all(plan: Plan) -> Iterator[tuple[Template | None, list[LoadError], list[FileRecord]]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from validator.model import Finding, Report
 from validator.scoring import FORMULA
+from validator.secrets import mask
 
 SCHEMA_VERSION = "1.0"
 
@@ -67,6 +68,16 @@ def to_dict(report: Report) -> dict[str, Any]:
             for r in report.files
         ],
         "policies": [{"id": p.id, "title": p.title, "severity": p.severity.value} for p in report.policies],
+        "inventory": [
+            {
+                "kind": e.kind,
+                "resource": {"id": e.resource_id, "type": e.resource_type},
+                "location": {"file": e.location.file, "line": e.location.line},
+                "detail": mask(e.detail),
+                "attributes": dict(e.attributes),
+            }
+            for e in report.inventory
+        ],
     }
 
 

@@ -137,8 +137,32 @@ def _details(policy: Policy | None, sample: Finding, count: int) -> str:
     return "\n".join([*parts, "</details>", ""])
 
 
+MAX_INVENTORY = 40
+
+
+def _inventory(report: Report) -> list[str]:
+    """The SEC02-BP02 credential inventory, collapsed: long-term credentials first, then ways in to roles."""
+    if not report.inventory:
+        return []
+    entries = sorted(report.inventory, key=lambda e: (e.kind == "role-trust", e.sort_key))
+    credentials = sum(1 for e in entries if e.kind != "role-trust")
+    lines = [
+        "<details>",
+        f"<summary>Credential inventory: {_plural(credentials, 'long-term credential')}, "
+        f"{_plural(len(entries) - credentials, 'way')} in to roles</summary>",
+        "",
+        "| kind | where | resource | detail |",
+        "|---|---|---|---|",
+    ]
+    for e in entries[:MAX_INVENTORY]:
+        lines.append(f"| {text(e.kind)} | {_link(e.location.file, e.location.line)} | {code(e.resource_id, True)} | {text(e.detail, MAX_CELL)} |")
+    if len(entries) > MAX_INVENTORY:
+        lines.append(f"| … | | | and {len(entries) - MAX_INVENTORY} more (see the JSON report) |")
+    return [*lines, "", "</details>", ""]
+
+
 def _tail(report: Report) -> list[str]:
-    lines: list[str] = []
+    lines: list[str] = _inventory(report)
     if report.unresolved:
         lines += [
             f"**Unresolved:** {_plural(len(report.unresolved), 'check')} could not be decided statically "

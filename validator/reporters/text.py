@@ -52,6 +52,8 @@ def render(report: Report, color: bool = False, width: int = 100) -> str:
             out.print(f"  {escape(str(e))}")
         out.print()
 
+    _inventory(out, report)
+
     skipped = [r for r in report.files if r.status is FileStatus.SKIPPED]
     if skipped:
         out.print(f"[bold]Skipped[/] ({len(skipped)}):")
@@ -80,6 +82,25 @@ def render(report: Report, color: bool = False, width: int = 100) -> str:
     else:
         out.print(f"[bold red]Gate: FAILED[/] ({escape('; '.join(report.gate_reasons))})" + _gate_settings(report))
     return buffer.getvalue()
+
+
+def _inventory(out: Console, report: Report) -> None:
+    """SEC02-BP02 step one: every long-term credential, and every way in to a role."""
+    credentials = [e for e in report.inventory if e.kind != "role-trust"]
+    ways_in = [e for e in report.inventory if e.kind == "role-trust"]
+    if not report.inventory:
+        return
+    out.print(f"[bold]Credential inventory[/] ({len(credentials)} long-term credential(s), {len(ways_in)} way(s) in to roles)")
+    for title, entries in (("Long-term credentials", credentials), ("Ways in to roles", ways_in)):
+        if not entries:
+            continue
+        out.print(f"  {title}:")
+        for e in entries[:_MAX_LISTED]:
+            kind = "" if e.kind == "role-trust" else f"{e.kind}: "
+            out.print(f"    {escape(str(e.location))}  {escape(e.resource_id)}: {escape(kind + e.detail)}")
+        if len(entries) > _MAX_LISTED:
+            out.print(f"    … and {len(entries) - _MAX_LISTED} more (see --format json)")
+    out.print()
 
 
 def _gate_settings(report: Report) -> str:
