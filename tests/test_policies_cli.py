@@ -104,3 +104,26 @@ def test_custom_policies_apply_in_scans(tmp_path: Path):
     result = invoke("scan", str(tmp_path / "main.tf"), "--policy-dir", str(policies), "--format", "json")
     findings = json.loads(result.output)["findings"]
     assert [(f["policy_id"], f["resource"]["id"]) for f in findings] == [("ORG-001", "aws_iam_role.app")]
+
+
+def test_policies_test_runs_a_teams_fixtures_against_their_expected_yaml(tmp_path: Path):
+    (tmp_path / "ORG-001.yaml").write_text(CUSTOM_POLICY.replace(
+        "  - name: deliberately wrong expectation\n    expect: pass\n    terraform: |\n      resource \"aws_iam_role\" \"r\" {\n        name = \"no-boundary\"\n      }\n",
+        "",
+    ))
+    fail_dir = tmp_path / "fixtures" / "ORG-001" / "terraform" / "fail"
+    fail_dir.mkdir(parents=True)
+    (fail_dir / "main.tf").write_text(
+        'resource "aws_iam_role" "bounded" {\n  permissions_boundary = "arn:aws:iam::123456789012:policy/org"\n}\n'
+        'resource "aws_iam_role" "free" {\n  name = "free"\n}\n'
+    )
+    expected = "policy: ORG-001\nfiles:\n  main.tf:\n    fail:\n      - {resource: aws_iam_role.free, line: 4}\n    unresolved: []\n    pass: [aws_iam_role.bounded]\n"
+    (fail_dir / "expected.yaml").write_text(expected)
+    result = invoke("policies", "test", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "ok    ORG-001-fixture-fail/main.tf  as expected" in result.output
+
+    (fail_dir / "expected.yaml").write_text(expected.replace("line: 4", "line: 5"))
+    result = invoke("policies", "test", str(tmp_path))
+    assert result.exit_code == 1
+    assert "FAIL  ORG-001-fixture-fail/main.tf: failures [('aws_iam_role.free', 4)] != expected [('aws_iam_role.free', 5)]" in result.output

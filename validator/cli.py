@@ -177,23 +177,36 @@ def policies_show(
 def policies_test(
     directory: Annotated[Path | None, typer.Argument(help="A policy directory to test (default: the built-in pack).")] = None,
     policy_dir: PolicyDirOption = None,
+    fixtures: Annotated[
+        Path | None,
+        typer.Option(help="Fixture root with <ID>/ folders and expected.yaml files (default: DIR/fixtures, or the repo's fixtures/policies)."),
+    ] = None,
 ) -> None:
-    """Run every policy's examples, like `cfn-guard test`: exit 1 when one does not behave as it says."""
-    from validator.selftest import run_example
+    """Run every policy's examples and fixtures, like `cfn-guard test`: exit 1 when one does not behave as it says."""
+    from validator.selftest import fixture_cases, run_example, run_fixture
 
     dirs = list(policy_dir or []) + ([directory] if directory else [])
     policies, errors = _load_policy_set(dirs, no_builtin=directory is not None)
+    if fixtures is None:
+        from validator.engine.policies import builtin_policy_dir
+
+        fixtures = directory / "fixtures" if directory else builtin_policy_dir().parent / "fixtures" / "policies"
+    by_id = {p.id: p for p in policies}
     passed = failed = 0
+
+    def report(ok: bool, name: str, detail: str) -> None:
+        nonlocal passed, failed
+        passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+        typer.echo(f"ok    {name}  {detail}" if ok else f"FAIL  {name}: {detail}")
+
     for policy in policies:
         for i, example in enumerate(policy.examples):
             result = run_example(policy, i)
-            name = f"{policy.id}-{example['expect']}-{i}"
-            if result.ok:
-                passed += 1
-                typer.echo(f"ok    {name}  {example['name']}")
-            else:
-                failed += 1
-                typer.echo(f"FAIL  {name}  {example['name']}: {result.detail}")
+            report(result.ok, f"{policy.id}-{example['expect']}-{i}", example["name"] if result.ok else f"{example['name']}: {result.detail}")
+    for case in fixture_cases(fixtures, set(by_id)) if fixtures.is_dir() else []:
+        if case.policy_id in by_id:
+            result = run_fixture(by_id[case.policy_id], case)
+            report(result.ok, case.name, result.detail)
     typer.echo(f"{passed} passed, {failed} failed")
     if errors:
         raise typer.Exit(EXIT_USAGE)

@@ -106,7 +106,7 @@ def _leaves(check: Mapping[str, Any], path: tuple[Any, ...]) -> Iterator[tuple[t
 
 
 def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[LoadError]]:
-    """Every `*.yaml` policy below the directories; a bad file is an error, the others still load."""
+    """Every `*.yaml` policy below the directories (not under `fixtures/`); a bad file is an error, the others still load."""
     policies: dict[str, Policy] = {}
     errors: list[LoadError] = []
     for directory in directories:
@@ -114,6 +114,8 @@ def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[Loa
             errors.append(LoadError(str(directory), "policy directory does not exist"))
             continue
         for file in sorted(directory.rglob("*.yaml")):
+            if "fixtures" in file.relative_to(directory).parts[:-1]:
+                continue  # a team's fixtures may live beside its policies (`policies test DIR`)
             try:
                 data = yaml.safe_load(file.read_text("utf-8"))
                 policy = parse_policy(data, str(file))
