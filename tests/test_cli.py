@@ -32,13 +32,15 @@ Resources:
             Action: sts:AssumeRole
       ManagedPolicyArns:
         - !Sub arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess
+      PermissionsBoundary: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/workload-boundary
 """
 
 LONG_SESSION_TF = """\
 resource "aws_iam_role" "analyst" {
   name                 = "analyst"
   max_session_duration = 7200
-  assume_role_policy = jsonencode({
+  permissions_boundary = "arn:aws:iam::123456789012:policy/workload-boundary"
+  assume_role_policy   = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" }]
   })

@@ -83,11 +83,14 @@ def test_tf_files_of_one_directory_form_one_module(tmp_path):
     variables = put(tmp_path, "infra/variables.tf", 'variable "x" {}\n')
     other = put(tmp_path, "infra/modules/vpc/main.tf", 'resource "aws_vpc" "v" {}\n')
     tfvars = put(tmp_path, "infra/prod.tfvars", 'x = "1"\n')
+    tfvars_json = put(tmp_path, "infra/terraform.tfvars.json", '{"x": "2"}')
     plan = scan(tmp_path)
     assert list(plan.terraform) == [str(main.parent), str(other.parent)]
     assert [f.path for f in plan.terraform[str(main.parent)]] == [str(main), str(variables)]
     assert [f.path for f in plan.terraform[str(other.parent)]] == [str(other)]
-    assert record(plan, tfvars).status is FileStatus.SKIPPED
+    # variable values are read with the module directory they sit in, not skipped
+    assert [f.path for f in plan.tfvars[str(main.parent)]] == [str(tfvars), str(tfvars_json)]
+    assert plan.records == []
     assert plan.cloudformation == []
 
 
@@ -164,17 +167,19 @@ def test_missing_path_is_an_error(tmp_path):
     assert record(plan, missing).status is FileStatus.ERROR
 
 
-def test_terraform_plan_json_is_skipped_with_a_reason(tmp_path):
+def test_terraform_plan_json_is_recognised_by_content_in_any_encoding(tmp_path):
     plan_json = {
         "format_version": "1.2",
         "terraform_version": "1.9.0",
         "planned_values": {"root_module": {"resources": []}},
         "resource_changes": [],
     }
-    path = put(tmp_path, "tfplan.json", json.dumps(plan_json))
-    r = record(scan(tmp_path), path)
-    assert r.status is FileStatus.SKIPPED
-    assert "Terraform plan" in r.reason
+    compact = put(tmp_path, "tfplan.json", json.dumps(plan_json, separators=(",", ":")))
+    wide = put(tmp_path, "windows/plan.json", b"\xff\xfe" + json.dumps(plan_json, indent=2).replace("\n", "\r\n").encode("utf-16-le"))
+    plan = scan(tmp_path)
+    assert [f.path for f in plan.terraform_plans] == [str(compact), str(wide)]
+    assert json.loads(plan.terraform_plans[1].text) == plan_json
+    assert plan.records == [] and plan.cloudformation == []
 
 
 def test_other_file_types_are_skipped_unless_named_explicitly(tmp_path):

@@ -18,10 +18,14 @@ EXAMPLES = ROOT / "fixtures" / "examples"
 
 # (policy, file relative to the project, resource, line): every failing finding, nothing else.
 EXPECTED_FINDINGS = {
-    ("WORKLOAD-001", "cloudformation/network-and-app.yaml", "BastionHost", 86),
-    ("TRUST-001", "cloudformation/vendor-access.json", "BackupVendorRole", 39),
-    ("TRUST-001", "terraform/main.tf", "aws_iam_role.partner_reporting", 44),
-    ("SESSION-001", "terraform/main.tf", "aws_iam_role.analyst", 11),
+    ("WORKLOAD-001", "cloudformation/network-and-app.yaml", "BastionHost", 89),
+    ("TRUST-001", "cloudformation/vendor-access.json", "BackupVendorRole", 41),
+    ("TRUST-001", "terraform/main.tf", "aws_iam_role.partner_reporting", 48),
+    ("SESSION-001", "terraform/main.tf", "aws_iam_role.analyst", 12),
+    ("GUARD-001", "terraform/main.tf", "aws_iam_role.ingest", 25),
+    ("WORKLOAD-003", "terraform/main.tf", "aws_instance.reporting", 80),
+    ("KEYS-001", "terraform/main.tf", "aws_iam_access_key.erp_export", 98),
+    ("SECRETS-002", "terraform/main.tf", "aws_db_instance.analytics", 108),
 }
 TEMPLATES = {
     "cloudformation/network-and-app.yaml",
@@ -50,8 +54,8 @@ def test_examples_report_exactly_the_deliberate_problems(report):
     assert report.unresolved == ()
 
 
-def test_examples_cover_every_policy_and_both_formats(report):
-    assert {f.policy_id for f in report.findings} == {"WORKLOAD-001", "TRUST-001", "SESSION-001"}
+def test_examples_cover_every_policy_family_and_both_formats(report):
+    assert {f.policy_id.split("-")[0] for f in report.findings} == {"WORKLOAD", "TRUST", "SESSION", "KEYS", "SECRETS", "GUARD"}
     assert {f.format for f in report.findings} == {Format.CLOUDFORMATION, Format.TERRAFORM}
 
 

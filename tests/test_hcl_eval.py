@@ -391,7 +391,8 @@ def test_meta_arguments_are_not_properties():
           }
           name = "kept"
         }
-        """
+        """,
+        "aws_iam_role.r[0]",
     )
     assert p == {"name": "kept"}
 

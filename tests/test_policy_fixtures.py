@@ -24,7 +24,16 @@ from validator.run import load_all, run
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "fixtures" / "policies"
-POLICY_IDS = ("WORKLOAD-001", "TRUST-001", "SESSION-001")
+_PACK, _PACK_ERRORS = load_policies([builtin_policy_dir()])
+PACK = {p.id: p for p in _PACK}
+POLICY_IDS = (
+    "WORKLOAD-001", "WORKLOAD-002", "WORKLOAD-003", "WORKLOAD-004",
+    "TRUST-001", "TRUST-002", "TRUST-003", "TRUST-004", "TRUST-005", "TRUST-006",
+    "SESSION-001", "SESSION-002", "SESSION-003", "SESSION-004",
+    "KEYS-001", "KEYS-002", "KEYS-003", "KEYS-005",
+    "SECRETS-002", "SECRETS-003",
+    "GUARD-001", "GUARD-002",
+)
 ACCOUNT = re.compile(r"\baccount (\d{12})\b")
 
 
@@ -93,16 +102,22 @@ PASSING = _pass_cases()
 
 
 def test_every_policy_has_the_full_fixture_set():
+    """Fixtures for every format the policy matches (a Terraform-only policy has no CloudFormation ones)."""
+    assert _PACK_ERRORS == []
     for policy_id in POLICY_IDS:
         base = FIXTURES / policy_id
         cfn = base / "cloudformation"
-        assert (cfn / "fail.yaml").is_file(), policy_id
-        assert (cfn / "pass.yaml").is_file(), policy_id
-        assert list(cfn.glob("*.json")), f"{policy_id}: no JSON CloudFormation fixture"
-        assert (cfn / "expected.yaml").is_file(), policy_id
-        assert (base / "terraform" / "fail" / "main.tf").is_file(), policy_id
-        assert (base / "terraform" / "fail" / "expected.yaml").is_file(), policy_id
-        assert (base / "terraform" / "pass" / "main.tf").is_file(), policy_id
+        if "cloudformation" in PACK[policy_id].match:
+            assert (cfn / "fail.yaml").is_file(), policy_id
+            assert (cfn / "pass.yaml").is_file(), policy_id
+            assert list(cfn.glob("*.json")), f"{policy_id}: no JSON CloudFormation fixture"
+            assert (cfn / "expected.yaml").is_file(), policy_id
+        else:
+            assert not cfn.exists(), f"{policy_id} does not match CloudFormation"
+        if "terraform" in PACK[policy_id].match:
+            assert (base / "terraform" / "fail" / "main.tf").is_file(), policy_id
+            assert (base / "terraform" / "fail" / "expected.yaml").is_file(), policy_id
+            assert (base / "terraform" / "pass" / "main.tf").is_file(), policy_id
 
 
 def test_every_failing_fixture_is_described():
@@ -120,7 +135,9 @@ def test_failing_fixture_reports_exactly_the_expected_findings(policy_id, file, 
     report = _scan(_target(file))
     _assert_scanned(report, file)
 
-    failing = [f for f in _in_file(report.findings, file) if f.policy_id in POLICY_IDS]
+    # The fixture's own policy, and any other policy its expected.yaml names with `policy:`.
+    judged = {policy_id} | {e["policy"] for e in expected["fail"] if "policy" in e}
+    failing = [f for f in _in_file(report.findings, file) if f.policy_id in judged]
     assert all(f.outcome is Outcome.FAIL for f in failing), [f.message for f in failing]
     actual = Counter((f.policy_id, f.resource_id, f.location.line) for f in failing)
     wanted = Counter((e.get("policy", policy_id), e["resource"], e["line"]) for e in expected["fail"])

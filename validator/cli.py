@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    import datetime
+
+    from validator.config import Config
+    from validator.repo_config import RepoConfig
 
 from validator import __version__
 
@@ -66,12 +73,32 @@ def _parse_params(values: list[str]) -> dict[str, dict[str, object]]:
     return params
 
 
+def _parse_tf_vars(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: expected name=value, e.g. --var max_session_seconds=3600")
+        out[name.strip()] = value
+    return out
+
+
 @app.command()
 def scan(
-    paths: Annotated[list[str], typer.Argument(help="Files and directories to scan (directories recursively).")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
-    fail_on: Annotated[FailOn, typer.Option(help="Fail the gate on findings at or above this severity.")] = FailOn.high,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files and directories to scan (directories recursively); - reads one template or plan from stdin."),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat | None, typer.Option("--format", "-f", help="Output format (default: text, or the configuration's).")
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", "-o", help="Write the report to PATH; FORMAT=PATH writes another report too (repeatable)."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn | None, typer.Option(help="Fail the gate on findings at or above this severity (default: high).")
+    ] = None,
     fail_under: Annotated[
         int | None, typer.Option(min=0, max=100, help="Fail the gate when the score is under this value.")
     ] = None,
@@ -83,32 +110,372 @@ def scan(
         list[str] | None, typer.Option("--param", help="Override a policy param: POLICY-ID.name=value (repeatable).")
     ] = None,
     color: Annotated[bool | None, typer.Option("--color/--no-color", help="Colour text output (default: on a terminal).")] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="Configuration file (default: .iac-validator.yaml or pyproject.toml, searched upward)."),
+    ] = None,
+    no_inline_waivers: Annotated[
+        bool, typer.Option("--no-inline-waivers", help="Audit mode: ignore waivers written in templates.")
+    ] = False,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Fail only on findings not in this baseline; report fixed ones.")
+    ] = None,
+    baseline_write: Annotated[
+        Path | None, typer.Option("--baseline-write", help="Record the current failing findings in this baseline file.")
+    ] = None,
+    changed_since: Annotated[
+        str | None,
+        typer.Option("--changed-since", metavar="REF", help="Scan only files changed since this git ref, and what they belong to."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Failing findings and the verdict only; no progress bar.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Every list in full, passing checks too; notes on stderr.")] = False,
+    today: Annotated[str | None, typer.Option("--today", hidden=True, help="Pretend today is YYYY-MM-DD (tests).")] = None,
+    parameters_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--parameters",
+            metavar="FILE",
+            help='CloudFormation parameter values: AWS CLI JSON [{"ParameterKey": ..., "ParameterValue": ...}] or {"Parameters": {...}} (repeatable).',
+        ),
+    ] = None,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option("--parameter", metavar="KEY=VALUE", help="A CloudFormation parameter value (repeatable; wins over --parameters)."),
+    ] = None,
+    cfn_lint: Annotated[
+        bool, typer.Option("--cfn-lint", help="Add cfn-lint's error-level findings (cfn-lint:E....) to the report and the gate.")
+    ] = False,
 ) -> None:
     """Scan templates and print a scored report. Exit 0 passed, 1 gate failed, 2 usage error or unreadable input."""
-    from validator.config import Config
-    from validator.model import Severity
     from validator.reporters import render
     from validator.run import run
 
-    config = Config(
-        paths=tuple(paths),
-        policy_dirs=tuple(policy_dir or ()),
-        builtin_policies=not no_builtin,
-        fail_on=None if fail_on is FailOn.none else Severity(fail_on.value),
-        fail_under=fail_under,
-        params=_parse_params(param or []),
+    if quiet and verbose:
+        _usage("--quiet and --verbose exclude each other")
+    verbosity = -1 if quiet else 1 if verbose else 0
+    main_output, extra_outputs = _parse_outputs(output or [])
+    repo = _repo_config(config_file, paths or [])
+    config = _scan_config(
+        paths, repo, fail_on, fail_under, policy_dir, no_builtin, param, no_inline_waivers, baseline, changed_since, today
     )
-    report = run(config)
+    config = _cloudformation_options(config, parameters_file or [], parameter or [], cfn_lint)
+    if verbosity > 0:
+        _note(f"configuration: {repo.source}" if repo else "configuration: none found (defaults)")
+    bar = _LazyProgress() if progress_wanted(sys.stderr, os.environ, quiet) else None
+    try:
+        report = run(config, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    fmt_name = fmt.value if fmt else (repo.format if repo and repo.format else OutputFormat.text.value)
     if color is None:
-        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    text = render(report, fmt.value, color=color)
-    if output is not None:
-        output.write_text(text, encoding="utf-8")
+        color = main_output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    text = render(report, fmt_name, color=color, verbosity=verbosity)
+    if main_output is not None:
+        _write(Path(main_output), text)
     else:
         sys.stdout.write(text)
+    extras = {**(dict(repo.outputs) if repo else {}), **extra_outputs}
+    for extra_fmt, path in extras.items():
+        _write(Path(path), render(report, extra_fmt, verbosity=verbosity))
+        if verbosity > 0:
+            _note(f"wrote the {extra_fmt} report to {path}")
+    if baseline_write is not None:
+        from validator.suppress import baseline_entries, dump_baseline
+
+        entries = baseline_entries((*report.findings, *report.baselined))
+        _write(baseline_write, dump_baseline(entries, report.tool_version))
+        if verbosity >= 0:
+            _note(f"wrote {len(entries)} finding(s) to the baseline {baseline_write}")
     if report.errors or any(f.outcome.value == "error" for f in report.findings):
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_PASSED if report.gate_passed else EXIT_GATE_FAILED)
+
+
+def _cloudformation_options(config: Config, files: list[Path], items: list[str], cfn_lint: bool) -> Config:
+    """--parameters FILE (later files win), then --parameter Key=Value, and --cfn-lint."""
+    from dataclasses import replace
+
+    from validator.loaders.cfn_params import ParameterError, parse_file, parse_option
+
+    values: dict[str, str] = {}
+    try:
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8-sig")
+            except OSError as exc:
+                raise ParameterError(f"{file}: cannot read ({exc.strerror or exc})") from None
+            values.update(parse_file(text, str(file)))
+        values.update(parse_option(item) for item in items)
+    except ParameterError as exc:
+        _usage(str(exc))
+    if not values and not cfn_lint:
+        return config
+    return replace(config, cfn_parameters={**config.cfn_parameters, **values}, cfn_lint=cfn_lint or config.cfn_lint)
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _note(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _usage(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _parse_outputs(values: list[str]) -> tuple[str | None, dict[str, str]]:
+    """`--output PATH` (the main report) and `--output FORMAT=PATH` (more reports)."""
+    from validator.repo_config import parse_output
+
+    main: str | None = None
+    extra: dict[str, str] = {}
+    for value in values:
+        fmt_name, path = parse_output(value, tuple(f.value for f in OutputFormat))
+        if fmt_name is None:
+            if main is not None:
+                _usage(f"--output {value!r}: the main report already goes to {main!r}; use FORMAT=PATH for more")
+            main = path
+        else:
+            extra[fmt_name] = path
+    return main, extra
+
+
+def _repo_config(config_file: Path | None, paths: list[str]) -> RepoConfig | None:
+    from validator.repo_config import ConfigError, find_config, load_config
+
+    if config_file is None:
+        start = next((p for p in paths if p != "-"), ".")
+        found = find_config(start if os.path.exists(start) else ".")
+        if found is None:
+            return None
+        config_file = found
+    elif not config_file.is_file():
+        _usage(f"--config {config_file}: no such file")
+    try:
+        return load_config(config_file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _parse_day(value: str | None) -> datetime.date:
+    import datetime
+
+    if value is None:
+        return datetime.date.today()
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        _usage(f"--today {value!r}: expected YYYY-MM-DD")
+
+
+def _scan_config(
+    paths: list[str] | None,
+    repo: RepoConfig | None,
+    fail_on: FailOn | None,
+    fail_under: int | None,
+    policy_dir: list[Path] | None,
+    no_builtin: bool,
+    param: list[str] | None,
+    no_inline_waivers: bool,
+    baseline: Path | None,
+    changed_since: str | None,
+    today: str | None,
+) -> Config:
+    from validator.config import Config
+    from validator.model import Severity
+
+    paths = list(paths or [])
+    if not paths:
+        if changed_since is None:
+            _usage("give a PATH to scan (or - to read a template or plan from standard input)")
+        paths = ["."]
+    if paths.count("-") > 1:
+        _usage("- (standard input) can be given once")
+    stdin = sys.stdin.read() if "-" in paths else None
+    scope = None
+    if changed_since is not None:
+        from validator.changed import GitError, changed_files
+        from validator.changed import scope as build_scope
+
+        if "-" in paths:
+            _usage("--changed-since cannot be combined with - (standard input)")
+        try:
+            first = paths[0]
+            changed = changed_files(changed_since, first if os.path.isdir(first) else os.path.dirname(first) or ".")
+        except GitError as exc:
+            _usage(f"--changed-since {changed_since}: {exc}")
+        scope = build_scope(changed_since, changed, paths)
+        paths = [entry.path for entry in scope.scanned]
+    entries = None
+    if baseline is not None:
+        from validator.suppress import load_baseline
+
+        try:
+            raw = baseline.read_text("utf-8")
+        except OSError as exc:
+            _usage(f"--baseline {baseline}: {exc.strerror or exc} (write one with --baseline-write)")
+        entries, problem = load_baseline(raw, str(baseline))
+        if problem is not None:
+            _usage(str(problem))
+    if fail_on is not None:
+        severity = None if fail_on is FailOn.none else Severity(fail_on.value)
+    elif repo is not None and repo.fail_on_set:
+        severity = repo.fail_on
+    else:
+        severity = Severity.HIGH
+    params: dict[str, dict[str, object]] = {k: dict(v) for k, v in (repo.params.items() if repo else ())}
+    for policy_id, values in _parse_params(param or []).items():
+        params.setdefault(policy_id, {}).update(values)
+    return Config(
+        paths=tuple(paths),
+        policy_dirs=tuple((*(repo.policy_dirs if repo else ()), *(policy_dir or ()))),
+        builtin_policies=not no_builtin,
+        fail_on=severity,
+        fail_under=fail_under if fail_under is not None else (repo.fail_under if repo else None),
+        params=params,
+        enable=repo.enable if repo else (),
+        disable=repo.disable if repo else (),
+        severity=dict(repo.severity) if repo else {},
+        exclude=repo.exclude if repo else (),
+        base_dir=repo.base_dir if repo else None,
+        config_file=repo.source if repo else None,
+        today=_parse_day(today),
+        inline_waivers=not no_inline_waivers,
+        waivers=repo.waivers if repo else (),
+        allow_open_ended_waivers=repo.allow_open_ended_waivers if repo else False,
+        config_errors=repo.waiver_errors if repo else (),
+        baseline=entries,
+        baseline_file=str(baseline) if baseline is not None else None,
+        scope=scope,
+        stdin=stdin,
+    )
+
+
+def progress_wanted(stream: object, environ: Mapping[str, str], quiet: bool = False) -> bool:
+    """A progress bar only for a person at a terminal: not when quiet, piped, or under CI=true."""
+    if quiet or environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _LazyProgress:
+    """A rich progress bar on stderr that appears only once the run has taken `delay` seconds."""
+
+    def __init__(self, delay: float = 1.0) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._delay = delay
+        self._bar: object | None = None
+        self._task: object | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if self._clock() - self._start < self._delay or done >= total:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("scanning"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()  # type: ignore[attr-defined]
+            self._task = self._bar.add_task("scan", total=total)  # type: ignore[attr-defined]
+        self._bar.update(self._task, completed=done, total=total)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]
+
+
+waivers_app = typer.Typer(no_args_is_help=True, help="List the waivers in a tree: owner, reason, expiry, status.")
+app.add_typer(waivers_app, name="waivers")
+
+
+@waivers_app.command("list")
+def waivers_list(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files and directories (default: the current directory).")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json.")] = OutputFormat.text,
+    config_file: Annotated[Path | None, typer.Option("--config", help="Configuration file (default: searched upward).")] = None,
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory (repeatable).")
+    ] = None,
+    today: Annotated[str | None, typer.Option("--today", hidden=True, help="Pretend today is YYYY-MM-DD (tests).")] = None,
+) -> None:
+    """Every waiver (inline and configuration) with owner, reason, expiry, status (active, expired,
+    stale) and how many failing findings it still names. Exit 2 when a waiver is malformed."""
+    import json
+
+    from validator.run import run
+    from validator.suppress import target
+
+    paths = list(paths or ["."])
+    repo = _repo_config(config_file, paths)
+    config = _scan_config(paths, repo, FailOn.none, None, policy_dir, False, None, False, None, None, today)
+    report = run(config)
+    malformed = [e for e in report.errors if e.message.startswith("malformed waiver")]
+    if fmt is OutputFormat.json:
+        from validator.reporters.json import waiver_use
+
+        doc = {
+            "waivers": [waiver_use(u) | {"target": target(u.waiver)} for u in report.waivers],
+            "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in malformed],
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        for u in report.waivers:
+            w = u.waiver
+            expires = w.expires.isoformat() if w.expires else "never"
+            typer.echo(f"{u.status.value:<8} {w.policy_id:<14} {w.location}  ({w.source.value})")
+            typer.echo(
+                f"         target: {target(w)} · owner: {w.owner or '-'} · expires: {expires} · "
+                f"matches: {u.matches} finding(s){'' if u.matches else ' (matches nothing)'}"
+            )
+            typer.echo(f"         reason: {w.reason}")
+        for e in malformed:
+            typer.echo(f"error    {e}")
+        counts = {s: sum(1 for u in report.waivers if u.status.value == s) for s in ("active", "expired", "stale")}
+        typer.echo(
+            f"{len(report.waivers)} waiver(s): {counts['active']} active, {counts['expired']} expired, "
+            f"{counts['stale']} stale; {len(malformed)} malformed"
+        )
+    raise typer.Exit(EXIT_USAGE if malformed else EXIT_PASSED)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to write .iac-validator.yaml.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing configuration.")] = False,
+) -> None:
+    """Write a commented starter configuration (.iac-validator.yaml)."""
+    from validator.repo_config import CONFIG_NAMES, starter_config
+
+    target_file = directory / CONFIG_NAMES[0]
+    if target_file.exists() and not force:
+        _usage(f"{target_file} exists; --force overwrites it")
+    if not directory.is_dir():
+        _usage(f"{directory}: no such directory")
+    _write(target_file, starter_config())
+    typer.echo(f"wrote {target_file}")
 
 
 policies_app = typer.Typer(no_args_is_help=True, help="List, explain and test policies.")

@@ -111,6 +111,12 @@ class Resource:
     # Line of each property path (tuple of keys/indexes) where the loader knows it.
     lines: Mapping[Path, int] = field(default_factory=dict, compare=False)
     metadata: Mapping[str, Any] = field(default_factory=dict)  # CloudFormation resource Metadata
+    # The choices this resolution was made under, when the resource has several (see
+    # Template.variants): ((condition, "true"|"false") | ("parameter X", value), ...).
+    variant: tuple[tuple[str, str], ...] = ()
+    # Where the resource comes from when its id alone does not say it: a CDK construct path
+    # (MyStack/AppRole/Resource), the SAM resource it was generated from, a parent stack.
+    origin: str = ""
 
     def line_of(self, path: Path) -> int | None:
         """Line of the deepest known ancestor of `path`, else the resource's own line."""
@@ -138,6 +144,14 @@ class Template:
     path: str  # file or module directory, as given relative to the scan root
     resources: tuple[Resource, ...]
     files: tuple[str, ...]  # the files this template was read from
+    # Logical id → its resolutions under each consistent choice of conditions / allowed parameter
+    # values, when they differ (CloudFormation Fn::If, Condition). `resources` holds the one
+    # resolution valid for all choices (Unknown where they differ).
+    variants: Mapping[str, tuple[Resource, ...]] = field(default_factory=dict)
+    # Resource id → relation name → target ids, resolved once by the loader
+    # (instance_profile, roles, role, secret, rotation, groups, users, group, identity_pool).
+    relations: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    notes: tuple[Finding, ...] = ()  # the loader's own findings: a failed SAM transform, cfn-lint errors
 
 
 @dataclass(frozen=True)

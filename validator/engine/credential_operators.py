@@ -165,7 +165,7 @@ def op_referenced_by(value: Any, args: Args) -> list[Violation]:
         if other.type not in types:
             continue
         ref = other.properties.get(field)
-        if isinstance(ref, Reference) and ref.target == me:
+        if isinstance(ref, Reference) and ref.target in (me, args.resource.id):  # the resource, or this instance of it
             return []
         if isinstance(ref, Unknown) and not isinstance(ref, Reference):
             unresolved = True

@@ -1,41 +1,59 @@
-"""CloudFormation YAML/JSON → model.Template, decoded by cfn-lint (line numbers for every key)."""
+"""CloudFormation YAML/JSON → model.Template, decoded by cfn-lint (line numbers for every key).
+
+What a team writes is resolved as far as the template (and the parameter values given for this
+scan) allows: parameters (given values, else defaults, else Unknown; AllowedValues enumerated),
+intrinsic functions (`cfn_intrinsics`), conditions and Fn::If (a resource whose choices matter is
+resolved once per consistent choice, `Template.variants`), SAM templates (expanded with cfn-lint's
+SAM transform, `cfn_sam`), CDK output (the construct path of each resource is its origin) and the
+relations between resources (`cfn_relations`). Nested stacks are followed by `cfn_nested`.
+"""
 
 from __future__ import annotations
 
-import re
+import copy
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from validator.loaders import cfn_relations, cfn_sam
+from validator.loaders.cfn_intrinsics import (
+    NO_VALUE,
+    PSEUDO,
+    Resolver,
+    Scope,
+    assignments,
+    describe,
+    intrinsic,
+    variables,
+)
 from validator.model import (
-    SELF_ACCOUNT,
+    Finding,
     Format,
     LoadError,
     Location,
+    Outcome,
     Path,
-    Reference,
     Resource,
+    Severity,
     Template,
-    Unknown,
 )
+from validator.secrets import mask
 
 PARAMETER = "AWS::CloudFormation::Parameter"  # a template parameter, judged like a resource
 OUTPUT = "AWS::CloudFormation::Output"
-
-# Pseudo parameters that stay symbolic; AWS::AccountId is "this account".
-_PSEUDO = {
-    "AWS::AccountId": SELF_ACCOUNT,
-    "AWS::Partition": "${AWS::Partition}",
-    "AWS::Region": "${AWS::Region}",
-    "AWS::URLSuffix": "${AWS::URLSuffix}",
-    "AWS::StackName": "${AWS::StackName}",
-    "AWS::StackId": "${AWS::StackId}",
-}
-_NO_VALUE = Unknown("AWS::NoValue")  # removes the key that holds it
-_SUB_VAR = re.compile(r"\$\{(!?)([^}]*)\}")
+CDK_PATH = "aws:cdk:path"
+_PSEUDO = PSEUDO  # kept for importers of the old name
 
 
-def load(path: str, text: str) -> tuple[Template | None, list[LoadError]]:
+def load(
+    path: str,
+    text: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cfn_lint: bool = False,
+) -> tuple[Template | None, list[LoadError]]:
+    """One template. `parameters` are values for this scan (from --parameters/--parameter, or from
+    the parent stack); `cfn_lint` adds cfn-lint's error-level findings as notes."""
     from cfnlint.decode import decode_str  # heavy import: only when a template is loaded
 
     try:
@@ -46,44 +64,171 @@ def load(path: str, text: str) -> tuple[Template | None, list[LoadError]]:
         return None, [_decode_error(path, m) for m in matches]
     if not isinstance(decoded, Mapping):
         return None, [LoadError(path, "template is not a mapping")]
-    resources_node = decoded.get("Resources")
-    if not isinstance(resources_node, Mapping):
+    if not isinstance(decoded.get("Resources"), Mapping):
         return None, [LoadError(path, "template has no Resources mapping", _line(decoded, "Resources"))]
 
-    resolver = _Resolver(decoded)
-    resources: list[Resource] = []
-    for logical_id, body in resources_node.items():
-        if not isinstance(body, Mapping) or not isinstance(body.get("Type"), str):
-            continue  # cfn-lint reports malformed resources; we only judge typed ones
-        resource = _resource(path, resources_node, str(logical_id), str(body["Type"]), body.get("Properties", {}), resolver)
-        metadata = body.get("Metadata")
-        if isinstance(metadata, Mapping):
-            resolved = resolver.resolve(metadata)
-            resource = replace(resource, metadata=resolved if isinstance(resolved, Mapping) else {})
-        resources.append(resource)
-    # Parameters and Outputs are judged too (hard-coded keys in defaults, secrets in outputs).
-    for section, rtype in (("Parameters", PARAMETER), ("Outputs", OUTPUT)):
-        entries = decoded.get(section)
-        if isinstance(entries, Mapping):
+    notes: list[Finding] = []
+    source: Mapping[str, Any] = decoded
+    sam_sources: Mapping[str, str] = {}
+    if cfn_sam.is_sam(decoded):
+        expansion = cfn_sam.expand(path, decoded)
+        if expansion.template is not None:
+            source, sam_sources = expansion.template, expansion.sources
+        else:
+            notes.append(_sam_note(path, decoded, expansion.error))
+
+    builder = _Builder(path, decoded, source, Scope(source, parameters), sam_sources)
+    resources, variants = builder.build()
+    if cfn_lint:
+        from validator.loaders import cfn_linter
+
+        notes.extend(cfn_linter.lint(path, copy.deepcopy(decoded), {r.id: r.type for r in resources}))
+    return (
+        Template(
+            Format.CLOUDFORMATION,
+            path,
+            tuple(resources),
+            (path,),
+            variants=variants,
+            relations=cfn_relations.relations(resources),
+            notes=tuple(notes),
+        ),
+        [],
+    )
+
+
+class _Builder:
+    def __init__(
+        self,
+        path: str,
+        original: Mapping[str, Any],
+        source: Mapping[str, Any],
+        scope: Scope,
+        sam_sources: Mapping[str, str],
+    ) -> None:
+        self.path = path
+        self.original = original
+        self.source = source
+        self.scope = scope
+        self.sam_sources = sam_sources
+        self.plain = Resolver(scope)
+        declared = original.get("Resources")
+        self.original_resources: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
+
+    def build(self) -> tuple[list[Resource], dict[str, tuple[Resource, ...]]]:
+        resources: list[Resource] = []
+        variants: dict[str, tuple[Resource, ...]] = {}
+        for logical_id, body in self.scope.resources.items():
+            if not isinstance(body, Mapping) or not isinstance(body.get("Type"), str):
+                continue  # cfn-lint reports malformed resources; we only judge typed ones
+            name = str(logical_id)
+            properties_key = next((k for k in body if k == "Properties"), None)
+            built = self._expand(
+                name, str(body["Type"]), body, body.get("Properties", {}), self._resource_line(name), _mark(properties_key)
+            )
+            if built is not None:
+                resources.append(built[0])
+                if built[1]:
+                    variants[name] = built[1]
+        # Parameters and Outputs are judged too (hard-coded keys in defaults, secrets in outputs).
+        for section, rtype in (("Parameters", PARAMETER), ("Outputs", OUTPUT)):
+            entries = self.source.get(section)
+            if not isinstance(entries, Mapping):
+                continue
             for name, body in entries.items():
                 if isinstance(body, Mapping):
-                    resources.append(_resource(path, entries, str(name), rtype, body, resolver))
-    return Template(Format.CLOUDFORMATION, path, tuple(resources), (path,)), []
+                    built = self._expand(str(name), rtype, body, body, _line(entries, str(name)), _mark(name))
+                    if built is not None:
+                        resources.append(built[0])
+                        if built[1]:
+                            variants[str(name)] = built[1]
+        return resources, variants
+
+    def _expand(
+        self, name: str, rtype: str, body: Mapping[str, Any], node: Any, line: int | None, parent: tuple[int, int] | None
+    ) -> tuple[Resource, tuple[Resource, ...]] | None:
+        """The resource as valid for every choice, and its variants when the choices matter.
+        None when a condition the parameters decide says it is not created."""
+        condition = body.get("Condition") if rtype != PARAMETER else None
+        condition = str(condition) if isinstance(condition, str) else None
+        if condition and self.plain.condition(condition) is False:
+            return None
+        metadata = body.get("Metadata") if rtype != PARAMETER else None
+        chosen, shown = variables(self.scope, [node, metadata], condition) if rtype != PARAMETER else ([], set())
+        worlds = assignments(self.scope, chosen) if chosen else [{}]
+        if condition:
+            worlds = [w for w in worlds if Resolver(self.scope, w).condition(condition) is not False]
+        if not worlds:
+            return None
+        if len(worlds) == 1:
+            return self._make(name, rtype, node, metadata, line, Resolver(self.scope, worlds[0]), parent), ()
+        # A variant is named by the choices that differ between variants and that the resource
+        # uses itself (its conditions, its parameters); worlds that agree on those are one variant.
+        varying = [v for v in chosen if v in shown and len({repr(w.get(v)) for w in worlds}) > 1]
+        named: dict[tuple[tuple[str, str], ...], dict[Any, Any]] = {}
+        for w in worlds:
+            named.setdefault(tuple(describe(v, w[v]) for v in varying if v in w), w)
+        resolved = [
+            replace(self._make(name, rtype, node, metadata, line, Resolver(self.scope, w), parent), variant=label)
+            for label, w in named.items()
+        ]
+        if all(r.properties == resolved[0].properties and r.metadata == resolved[0].metadata for r in resolved):
+            return replace(resolved[0], variant=()), ()  # the choices change nothing that is judged
+        return self._make(name, rtype, node, metadata, line, self.plain, parent), tuple(resolved)
+
+    def _make(
+        self, name: str, rtype: str, node: Any, metadata: Any, line: int | None, resolver: Resolver, parent: tuple[int, int] | None
+    ) -> Resource:
+        """One resolution. `parent` is the mark of the key holding `node`: keys a transform made
+        inherit it, and get no line of their own."""
+        lines: dict[Path, int] = {}
+        props: Any = {}
+        if isinstance(node, Mapping):
+            _collect_lines(node, (), lines, resolver, parent)
+            props = resolver.resolve(node)
+        meta: Any = resolver.resolve(metadata) if isinstance(metadata, Mapping) else {}
+        meta = meta if isinstance(meta, Mapping) else {}
+        return Resource(
+            format=Format.CLOUDFORMATION,
+            type=rtype,
+            id=name,
+            properties=props if isinstance(props, Mapping) else {},
+            location=Location(self.path, line),
+            lines=lines,
+            metadata=meta,
+            origin=self._origin(name, meta),
+        )
+
+    def _resource_line(self, name: str) -> int | None:
+        if name in self.original_resources:
+            return _line(self.original_resources, name)
+        sam_source = self.sam_sources.get(name)
+        if sam_source and sam_source in self.original_resources:
+            return _line(self.original_resources, sam_source)
+        return _line(self.original, "Transform") or _line(self.original, "Resources")
+
+    def _origin(self, name: str, metadata: Mapping[str, Any]) -> str:
+        cdk = metadata.get(CDK_PATH)
+        if isinstance(cdk, str) and cdk:
+            return cdk
+        if name in self.sam_sources and self.sam_sources[name] != name:
+            sam_source = self.sam_sources[name]
+            return f"SAM {sam_source}" if sam_source else "SAM implicit resource"
+        return ""
 
 
-def _resource(path: str, parent: Mapping[str, Any], name: str, rtype: str, node: Any, resolver: _Resolver) -> Resource:
-    lines: dict[Path, int] = {}
-    props: Any = {}
-    if isinstance(node, Mapping):
-        _collect_lines(node, (), lines)
-        props = resolver.resolve(node)
-    return Resource(
+def _sam_note(path: str, decoded: Mapping[str, Any], error: str) -> Finding:
+    return Finding(
+        policy_id="cfn-lint:E0001",
+        title="SAM transform failed",
+        severity=Severity.LOW,
+        outcome=Outcome.SKIP,
+        message=mask(f"the SAM transform failed ({error}); the untransformed template was judged, so what its SAM resources create is not"),
+        resource_id="Transform",
+        resource_type="AWS::Serverless",
         format=Format.CLOUDFORMATION,
-        type=rtype,
-        id=name,
-        properties=props if isinstance(props, Mapping) else {},
-        location=Location(path, _line(parent, name)),
-        lines=lines,
+        location=Location(path, _line(decoded, "Transform")),
+        remediation="Fix the SAM resource the error names (cfn-lint reports it as E0001).",
     )
 
 
@@ -101,147 +246,41 @@ def _line(mapping: Mapping[str, Any], key: str) -> int | None:
     return None
 
 
-def _collect_lines(node: Any, path: Path, out: dict[Path, int]) -> None:
-    if isinstance(node, Mapping):
+def _mark(node: Any) -> tuple[int, int] | None:
+    mark = getattr(node, "start_mark", None)
+    return (mark.line, mark.column) if mark is not None else None
+
+
+def _collect_lines(node: Any, path: Path, out: dict[Path, int], resolver: Resolver, parent: tuple[int, int] | None) -> None:
+    """Line of every key and list item, by the path it has after resolution.
+
+    Fn::If is looked through (the chosen branch, or both when undecided); other intrinsic functions
+    are leaves. A key whose mark equals its parent's was made by a transform (SAM), not written:
+    it gets no line of its own.
+    """
+    call = intrinsic(node)
+    if call is not None:
+        fn, arg = call
+        if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str):
+            decided = resolver.condition(arg[0])
+            for branch in ([arg[1]] if decided else [arg[2]]) if decided is not None else [arg[1], arg[2]]:
+                _collect_lines(branch, path, out, resolver, parent)
+        return
+    if isinstance(node, dict):
         for key, value in node.items():
-            mark = getattr(key, "start_mark", None)
+            mark = _mark(key)
             sub = (*path, str(key))
-            if mark is not None:
-                out[sub] = mark.line + 1
-            _collect_lines(value, sub, out)
+            if mark is not None and mark != parent and sub not in out:
+                out[sub] = mark[0] + 1
+            _collect_lines(value, sub, out, resolver, mark or parent)
     elif isinstance(node, list):
-        for i, value in enumerate(node):
-            mark = getattr(value, "start_mark", None)
-            sub = (*path, i)
-            if mark is not None:
-                out[sub] = mark.line + 1
-            _collect_lines(value, sub, out)
-
-
-class _Resolver:
-    """Resolves the intrinsics whose value is knowable from the template alone; others are Unknown."""
-
-    def __init__(self, template: Mapping[str, Any]) -> None:
-        params = template.get("Parameters")
-        self.params: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
-        resources = template.get("Resources")
-        self.resources: Mapping[str, Any] = resources if isinstance(resources, Mapping) else {}
-        mappings = template.get("Mappings")
-        self.mappings: Mapping[str, Any] = mappings if isinstance(mappings, Mapping) else {}
-
-    def resolve(self, node: Any, depth: int = 0) -> Any:
-        if depth > 100:
-            return Unknown("nesting too deep")
-        if isinstance(node, Mapping):
-            if len(node) == 1:
-                (key, arg), = node.items()
-                key = str(key)
-                if key == "Ref" or key.startswith("Fn::"):
-                    return self._intrinsic(key, arg, depth)
-                if key.startswith("Rain::"):
-                    return Unknown(f"{key} directive")
-            resolved = {str(k): self.resolve(v, depth + 1) for k, v in node.items()}
-            return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
-        if isinstance(node, list):
-            items = [self.resolve(v, depth + 1) for v in node]
-            return [v for v in items if v is not _NO_VALUE]
-        if isinstance(node, str):
-            return str(node)  # drop cfn-lint's node subclass
-        return node
-
-    def _intrinsic(self, fn: str, arg: Any, depth: int) -> Any:
-        if fn == "Ref":
-            return self._ref(arg)
-        if fn == "Fn::Sub":
-            return self._sub(arg, depth)
-        if fn == "Fn::Join":
-            if isinstance(arg, list) and len(arg) == 2:
-                sep, items = self.resolve(arg[0], depth + 1), self.resolve(arg[1], depth + 1)
-                if isinstance(sep, str) and isinstance(items, list) and all(isinstance(i, str | int | float) for i in items):
-                    return sep.join(str(i) for i in items)
-            return Unknown("Fn::Join of unresolved values")
-        if fn == "Fn::Select":
-            if isinstance(arg, list) and len(arg) == 2:
-                index, items = self.resolve(arg[0], depth + 1), self.resolve(arg[1], depth + 1)
-                try:
-                    return items[int(index)] if isinstance(items, list) else Unknown("Fn::Select")
-                except (ValueError, IndexError, TypeError):
-                    return Unknown("Fn::Select out of range")
-            return Unknown("Fn::Select")
-        if fn == "Fn::Split":
-            if isinstance(arg, list) and len(arg) == 2:
-                sep, source = self.resolve(arg[0], depth + 1), self.resolve(arg[1], depth + 1)
-                if isinstance(sep, str) and sep and isinstance(source, str):
-                    return source.split(sep)
-            return Unknown("Fn::Split")
-        if fn == "Fn::Base64":
-            return self.resolve(arg, depth + 1)
-        if fn == "Fn::FindInMap":
-            return self._find_in_map(arg, depth)
-        if fn == "Fn::GetAtt":
-            parts = arg.split(".", 1) if isinstance(arg, str) else [str(a) for a in arg] if isinstance(arg, list) else []
-            if len(parts) == 2:
-                return Reference(f"Fn::GetAtt {parts[0]}.{parts[1]}", target=parts[0], attribute=parts[1])
-            return Unknown("Fn::GetAtt")
-        return Unknown(fn)
-
-    def _ref(self, name: Any) -> Any:
-        if not isinstance(name, str):
-            return Unknown("Ref")
-        if name in _PSEUDO:
-            return _PSEUDO[name]
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        param = self.params.get(name)
-        if isinstance(param, Mapping):
-            if "Default" in param:
-                default = param["Default"]
-                if not isinstance(default, str):
-                    return self.resolve(default)
-                kind = str(param.get("Type", ""))
-                if kind == "CommaDelimitedList" or kind.startswith("List<"):  # Ref gives the list
-                    return [item.strip() for item in default.split(",")]
-                return str(default)
-            return Unknown(f"parameter {name} has no default")
-        if name in self.resources:
-            return Reference(f"Ref {name}", target=name)
-        return Unknown(f"Ref {name}")
-
-    def _sub(self, arg: Any, depth: int) -> Any:
-        variables: Mapping[str, Any] = {}
-        if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], Mapping):
-            source, variables = arg[0], {str(k): self.resolve(v, depth + 1) for k, v in arg[1].items()}
-        else:
-            source = arg
-        if not isinstance(source, str):
-            return Unknown("Fn::Sub")
-        unknown: list[str] = []
-
-        def replace(m: re.Match[str]) -> str:
-            if m.group(1):  # ${!Literal}
-                return "${" + m.group(2) + "}"
-            name = m.group(2).strip()
-            if name in variables:
-                value = variables[name]
-            elif "." in name:
-                value = Unknown(f"Fn::GetAtt {name}")
-            else:
-                value = self._ref(name)
-            if isinstance(value, str | int | float) and not isinstance(value, bool):
-                return str(value)
-            unknown.append(name)
-            return m.group(0)
-
-        result = _SUB_VAR.sub(replace, source)
-        return Unknown(f"Fn::Sub uses unresolved {', '.join(unknown)}") if unknown else result
-
-    def _find_in_map(self, arg: Any, depth: int) -> Any:
-        if not isinstance(arg, list) or len(arg) != 3:
-            return Unknown("Fn::FindInMap")
-        keys = [self.resolve(a, depth + 1) for a in arg]
-        node: Any = self.mappings
-        for key in keys:
-            if not isinstance(key, str) or not isinstance(node, Mapping) or key not in node:
-                return Unknown("Fn::FindInMap")
-            node = node[key]
-        return self.resolve(node, depth + 1)
+        index = 0
+        for value in node:
+            if isinstance(value, dict) and intrinsic(value) is not None and resolver.resolve(value) is NO_VALUE:
+                continue  # removed by AWS::NoValue: the next item takes its index
+            mark = _mark(value)
+            sub = (*path, index)
+            if mark is not None and mark != parent and sub not in out:
+                out[sub] = mark[0] + 1
+            _collect_lines(value, sub, out, resolver, mark or parent)
+            index += 1

@@ -8,9 +8,11 @@ locals, conditionals, arithmetic, `for` expressions and a table of pure function
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from lark import Token, Tree
 
@@ -49,43 +51,117 @@ def _unescape(text: str) -> str:
     return _ESCAPE_RE.sub(repl, text)
 
 
+class Index(NamedTuple):
+    """An index step of a traversal (`x[0]`, `x["k"]`), as opposed to an attribute step (`x.k`)."""
+
+    key: Any
+
+
+Step = str | Index
+# Resolves `root.step.step...` (a resource, data source or module reference) or returns None to
+# let the evaluator build its default Reference/Unknown.
+ReferenceHook = Callable[[str, list[Step]], Any]
+
+
+@dataclass(frozen=True)
+class ResolvedReference(Reference):
+    """A reference whose value is known statically (`aws_iam_role.x.name` with a literal name).
+
+    Standing alone as an argument's value it stays a Reference, so relations can be followed; inside
+    a string template, a function call or an operator it is its value.
+    """
+
+    value: Any = None
+
+
+def known_value(value: Any) -> Any:
+    """`value` with every ResolvedReference replaced by its value."""
+    if isinstance(value, ResolvedReference):
+        return value.value
+    nested = (list, dict, ResolvedReference)
+    if isinstance(value, list) and any(isinstance(v, nested) for v in value):
+        return [known_value(v) for v in value]
+    if isinstance(value, dict) and any(isinstance(v, nested) for v in value.values()):
+        return {k: known_value(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class FileAccess:
+    """What `file()` and `templatefile()` may read: files under `roots` (the scanned tree), nothing else.
+
+    Relative paths resolve from `cwd`, the root module's directory, as when Terraform runs there.
+    """
+
+    cwd: str
+    roots: tuple[str, ...]
+    max_bytes: int = 1024 * 1024
+
+    def read(self, path: str) -> str | Unknown:
+        full = os.path.normpath(os.path.join(self.cwd, path))
+        real = os.path.realpath(full)
+        if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots):
+            return Unknown(f"file {path} is outside the scanned tree: not read")
+        try:
+            if os.path.getsize(real) > self.max_bytes:
+                return Unknown(f"file {path} is larger than {self.max_bytes} bytes: not read")
+            with open(real, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            return Unknown(f"file {path} cannot be read ({exc.strerror or exc})")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return Unknown(f"file {path} is not UTF-8 text")
+
+    def exists(self, path: str) -> bool | Unknown:
+        text = self.read(path)
+        if isinstance(text, Unknown) and "cannot be read" in text.reason:
+            return False
+        return True if not isinstance(text, Unknown) else text
+
+
 class Scope:
-    """Names visible to an expression. Locals are evaluated lazily and once."""
+    """Names visible to an expression. Locals are evaluated lazily and once, in the module's own scope."""
 
     def __init__(
         self,
         variables: Mapping[str, Any],
         locals_: Mapping[str, Tree],
-        references: Callable[[list[str | int]], Any] | None = None,
+        references: ReferenceHook | None = None,
+        files: FileAccess | None = None,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         self.variables = variables
         self._local_trees = locals_
         self._locals: dict[str, Any] = {}
         self._evaluating: set[str] = set()
         self.references = references
+        self.files = files
+        self.paths = dict(paths or {})  # path.module / path.root / path.cwd
         self.bound: dict[str, Any] = {}
+        self._root = self
 
     def local(self, name: str) -> Any:
-        if name in self._locals:
-            return self._locals[name]
-        tree = self._local_trees.get(name)
+        root = self._root
+        if name in root._locals:
+            return root._locals[name]
+        tree = root._local_trees.get(name)
         if tree is None:
             return Unknown(f"local.{name} is not defined")
-        if name in self._evaluating:
+        if name in root._evaluating:
             return Unknown(f"local.{name} refers to itself")
-        self._evaluating.add(name)
+        root._evaluating.add(name)
         try:
-            value = evaluate(tree, self)
+            value = evaluate(tree, root)
         finally:
-            self._evaluating.discard(name)
-        self._locals[name] = value
+            root._evaluating.discard(name)
+        root._locals[name] = value
         return value
 
     def child(self, bound: Mapping[str, Any]) -> Scope:
-        scope = Scope(self.variables, {}, self.references)
-        scope._locals = self._locals
-        scope._local_trees = self._local_trees
-        scope._evaluating = self._evaluating
+        scope = Scope(self.variables, {}, self.references, self.files, self.paths)
+        scope._root = self._root
         scope.bound = {**self.bound, **bound}
         return scope
 
@@ -149,6 +225,8 @@ def _string(tree: Tree, scope: Scope, depth: int) -> Any:
 
 
 def _to_string(value: Any) -> str | Unknown:
+    if isinstance(value, ResolvedReference):
+        value = value.value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -306,34 +384,53 @@ def _traversal(tree: Tree, scope: Scope, depth: int) -> Any:
         chain.append(step)
         node = subtrees(base)[0] if base.data == "expr_term" and len(subtrees(base)) == 1 else base
     chain.reverse()
-    steps: list[str | int | Any] = []
+    steps = _steps(chain, scope, depth)
+    if node.data == "identifier" and _tokens_text(node) not in scope.bound:
+        return _reference(_tokens_text(node), steps, scope)
+    return index_into(evaluate(node, scope, depth), steps)
+
+
+def _steps(chain: list[Tree], scope: Scope, depth: int) -> list[Step]:
+    steps: list[Step] = []
     for step in chain:
         if step.data == "get_attr":
             steps.append(_tokens_text(subtrees(step)[0]))
         elif step.data == "short_index":
-            steps.append(int(str(step.children[-1])))
+            steps.append(Index(int(str(step.children[-1]))))
         else:
-            steps.append(evaluate(subtrees(step)[0], scope, depth))
-    if node.data == "identifier" and _tokens_text(node) not in scope.bound:
-        return _reference(_tokens_text(node), steps, scope)
-    return _index_into(evaluate(node, scope, depth), steps)
+            steps.append(Index(known_value(evaluate(subtrees(step)[0], scope, depth))))
+    return steps
 
 
-def _index_into(value: Any, steps: list[Any]) -> Any:
+def _splat(tree: Tree, scope: Scope, depth: int) -> Any:
+    """`list[*].attr` and `list.*.attr` over a known list; a resource splat stays unknown."""
+    base, splat = subtrees(tree)
+    value = evaluate(base, scope, depth)
+    steps = _steps([s for s in subtrees(splat)], scope, depth)
+    if isinstance(value, Unknown):
+        return value if not isinstance(value, Reference) else Unknown(f"splat over {value.target or 'a reference'}")
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [index_into(item, steps) for item in items]
+
+
+def index_into(value: Any, steps: list[Any]) -> Any:
     for step in steps:
         if isinstance(value, Unknown):
             return value
-        if isinstance(step, Unknown):
-            return step
+        key = step.key if isinstance(step, Index) else step
+        if isinstance(key, Unknown):
+            return key
         if isinstance(value, Mapping):
-            if str(step) not in value:
-                return Unknown(f"no attribute {step}")
-            value = value[str(step)]
+            if str(key) not in value:
+                return Unknown(f"no attribute {key}")
+            value = value[str(key)]
         elif isinstance(value, list):
             try:
-                value = value[int(step)]
-            except (ValueError, IndexError):
-                return Unknown(f"index {step} out of range")
+                value = value[int(key)]
+            except (ValueError, IndexError, TypeError):
+                return Unknown(f"index {key} out of range")
         else:
             return Unknown(f"cannot index into {type(value).__name__}")
     return value
@@ -348,28 +445,38 @@ _SYMBOLIC_DATA = {
 }
 
 
-def _reference(root: str, steps: list[Any], scope: Scope) -> Any:
-    if root == "var" and steps:
-        name = str(steps[0])
-        if name not in scope.variables:
-            return Unknown(f"var.{name} is not declared")
-        return _index_into(scope.variables[name], steps[1:])
-    if root == "local" and steps:
-        return _index_into(scope.local(str(steps[0])), steps[1:])
-    if root == "data" and len(steps) >= 3 and (steps[0], steps[-1]) in _SYMBOLIC_DATA:
-        return _SYMBOLIC_DATA[(steps[0], steps[-1])]
-    if root == "path" and steps and steps[0] in ("module", "root", "cwd"):
-        return "."
+def step_text(step: Step) -> str:
+    if isinstance(step, Index):
+        return f"[{json.dumps(step.key, ensure_ascii=False)}]" if isinstance(step.key, str) else f"[{step.key}]"
+    return f".{step}"
+
+
+def _reference(root: str, steps: list[Step], scope: Scope) -> Any:
+    first = steps[0] if steps else None
+    if root == "var" and isinstance(first, str):
+        if first not in scope.variables:
+            return Unknown(f"var.{first} is not declared")
+        return index_into(scope.variables[first], steps[1:])
+    if root == "local" and isinstance(first, str):
+        return index_into(scope.local(first), steps[1:])
+    names = [s for s in steps if isinstance(s, str)]
+    if root == "data" and len(names) >= 3 and (names[0], names[-1]) in _SYMBOLIC_DATA:
+        return _SYMBOLIC_DATA[(names[0], names[-1])]
+    if root == "path" and isinstance(first, str) and first in ("module", "root", "cwd"):
+        return scope.paths.get(first, ".")
     if scope.references is not None:
-        resolved = scope.references([root, *steps])
+        resolved = scope.references(root, steps)
         if resolved is not None:
             return resolved
-    dotted = ".".join(str(s) for s in [root, *steps] if not isinstance(s, Unknown))
-    names = [s for s in steps if isinstance(s, str)]
+    dotted = root + "".join(step_text(s) for s in steps if not isinstance(s, Index) or not isinstance(s.key, Unknown))
     if root == "data" and len(names) >= 2:
         return Reference(f"{dotted} cannot be resolved statically", f"data.{names[0]}.{names[1]}", _first(names[2:]))
     if root not in ("module", "each", "count", "self", "terraform") and "_" in root and names:
-        return Reference(f"{dotted} is known only after apply", f"{root}.{names[0]}", _first(names[1:]))
+        target = root + "." + names[0]
+        rest = steps[1:]
+        if rest and isinstance(rest[0], Index) and not isinstance(rest[0].key, Unknown):
+            target += step_text(rest[0])
+        return Reference(f"{dotted} is known only after apply", target, _first(names[1:]))
     return Unknown(f"{dotted} cannot be resolved statically")
 
 
@@ -379,7 +486,7 @@ def _first(items: list[str]) -> str | None:
 
 def _conditional(tree: Tree, scope: Scope, depth: int) -> Any:
     cond, yes, no = subtrees(tree)
-    value = evaluate(cond, scope, depth)
+    value = known_value(evaluate(cond, scope, depth))
     if isinstance(value, bool):
         return evaluate(yes if value else no, scope, depth)
     return Unknown("condition could not be decided")
@@ -406,7 +513,7 @@ def _binary_op(tree: Tree, scope: Scope, depth: int) -> Any:
     left_tree, term = subtrees(tree)
     operator_tree, right_tree = subtrees(term)
     op = _tokens_text(operator_tree).strip()
-    left, right = evaluate(left_tree, scope, depth), evaluate(right_tree, scope, depth)
+    left, right = known_value(evaluate(left_tree, scope, depth)), known_value(evaluate(right_tree, scope, depth))
     if op == "&&" and left is False or op == "||" and left is True:
         return left
     if contains_unknown(left) or contains_unknown(right):
@@ -426,7 +533,7 @@ def _number(value: Any) -> int | float:
 
 def _unary_op(tree: Tree, scope: Scope, depth: int) -> Any:
     op = str(tree.children[0])
-    value = evaluate(subtrees(tree)[0], scope, depth)
+    value = known_value(evaluate(subtrees(tree)[0], scope, depth))
     if isinstance(value, Unknown):
         return value
     return (not value) if op == "!" else -value
@@ -436,7 +543,7 @@ def _for_expr(tree: Tree, scope: Scope, depth: int) -> Any:
     parts = subtrees(tree)
     intro = parts[0]
     names = [_tokens_text(n) for n in subtrees(intro) if n.data == "identifier"]
-    collection = evaluate(subtrees(intro)[-1], scope, depth)
+    collection = known_value(evaluate(subtrees(intro)[-1], scope, depth))
     if contains_unknown(collection) or not isinstance(collection, list | Mapping):
         return Unknown("for expression over an unresolved collection")
     items = list(collection.items()) if isinstance(collection, Mapping) else list(enumerate(collection))
@@ -482,9 +589,11 @@ def _function_call(tree: Tree, scope: Scope, depth: int) -> Any:
     if name in ("try", "can"):
         return _try(name, arg_trees, scope, depth)
     fn = FUNCTIONS.get(name)
+    if fn is None and name in _FILE_FUNCTIONS:
+        fn = _file_function(name, scope, depth)
     if fn is None:
         return Unknown(f"function {name}() is not evaluated")
-    args = [evaluate(a, scope, depth) for a in arg_trees]
+    args = [known_value(evaluate(a, scope, depth)) for a in arg_trees]
     if expand and args:
         if not isinstance(args[-1], list):
             return Unknown(f"{name}(...) expansion of an unresolved list")
@@ -610,6 +719,84 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 _UNKNOWN_AWARE = {"jsonencode", "coalesce"}
 
+_MAX_RANGE = 10_000
+
+
+def _range(*args: Any) -> list[Any]:
+    start, stop, step = (0, args[0], 1) if len(args) == 1 else (args[0], args[1], args[2] if len(args) > 2 else 1)
+    if step == 0 or abs((stop - start) / step) > _MAX_RANGE:
+        raise ValueError("range too large")
+    out, value = [], start
+    while (step > 0 and value < stop) or (step < 0 and value > stop):
+        out.append(value)
+        value += step
+    return out
+
+
+def _one(items: list[Any]) -> Any:
+    if len(items) > 1:
+        raise ValueError("one() of more than one element")
+    return items[0] if items else None
+
+
+def _substr(s: str, offset: int, length: int) -> str:
+    if offset < 0:
+        offset = max(len(s) + offset, 0)
+    return s[offset:] if length < 0 else s[offset : offset + length]
+
+
+FUNCTIONS.update(
+    {
+        "one": _one,
+        "startswith": lambda s, p: s.startswith(p),
+        "endswith": lambda s, p: s.endswith(p),
+        "strcontains": lambda s, p: p in s,
+        "trimprefix": lambda s, p: s[len(p) :] if p and s.startswith(p) else s,
+        "trimsuffix": lambda s, p: s[: -len(p)] if p and s.endswith(p) else s,
+        "trim": lambda s, chars: s.strip(chars),
+        "title": lambda s: s.title(),
+        "substr": _substr,
+        "zipmap": lambda ks, vs: dict(zip([str(_to_string(k)) for k in ks], vs, strict=True)),
+        "formatlist": lambda fmt, *lists: [_format(fmt, *row) for row in zip(*lists, strict=True)],
+        "reverse": lambda items: list(reversed(items)),
+        "sort": lambda items: sorted(str(_to_string(i)) for i in items),
+        "range": _range,
+        "coalescelist": lambda *lists: next((li for li in lists if li), []),
+        "setunion": lambda *sets: _toset([x for s in sets for x in s]),
+        "setintersection": lambda first, *rest: [x for x in _toset(first) if all(x in r for r in rest)],
+        "setsubtract": lambda a, b: [x for x in _toset(a) if x not in b],
+        "slice": lambda items, start, end: items[start:end],
+        "anytrue": lambda items: any(i is True for i in items),
+        "alltrue": lambda items: all(i is True for i in items),
+        "sum": lambda items: sum(items),
+        "chunklist": lambda items, n: [items[i : i + n] for i in range(0, len(items), n)] if n > 0 else [items],
+        "yamlencode": lambda v: json.dumps(v),  # JSON is YAML; the value matters, not its layout
+    }
+)
+
+_FILE_FUNCTIONS = {"file", "templatefile", "fileexists"}
+
+
+def _file_function(name: str, scope: Scope, depth: int) -> Callable[..., Any] | None:
+    """`file()` and friends read only inside the scanned tree (Scope.files); without it, Unknown."""
+    files = scope.files
+    if files is None:
+        return None
+    if name == "file":
+        return files.read
+    if name == "fileexists":
+        return files.exists
+
+    def templatefile(path: str, variables: Mapping[str, Any]) -> Any:
+        text = files.read(path)
+        if isinstance(text, Unknown):
+            return text
+        inner = Scope({}, {}, None, files, scope.paths)
+        inner.bound = dict(variables)
+        return _template_text(text, inner, depth)
+
+    return templatefile
+
 
 _HANDLERS: dict[str, Callable[[Tree, Scope, int], Any]] = {
     "expr_term": _expr_term,
@@ -630,4 +817,6 @@ _HANDLERS: dict[str, Callable[[Tree, Scope, int], Any]] = {
     "for_tuple_expr": _for_expr,
     "for_object_expr": _for_expr,
     "function_call": _function_call,
+    "full_splat_expr_term": _splat,
+    "attr_splat_expr_term": _splat,
 }

@@ -22,7 +22,8 @@ FORMATS: dict[str, Callable[[Report], str]] = {
 }
 
 
-def render(report: Report, fmt: str, color: bool = False) -> str:
+def render(report: Report, fmt: str, color: bool = False, verbosity: int = 0) -> str:
+    """`color` and `verbosity` (-1 quiet, 0, 1 verbose) shape the text format only."""
     if fmt == "text":
-        return text_reporter.render(report, color=color)
+        return text_reporter.render(report, color=color, verbosity=verbosity)
     return FORMATS[fmt](report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from validator.model import Finding, Report
+from validator.model import Finding, Report, Waiver, WaiverUse
 from validator.scoring import FORMULA
 from validator.secrets import mask
 
@@ -23,7 +23,33 @@ def _finding(f: Finding) -> dict[str, Any]:
         "format": f.format.value,
         "location": {"file": f.location.file, "line": f.location.line},
         "remediation": f.remediation,
+        **({"waiver": _waiver(f.waiver, "expired" if f.waiver_expired else "active")} if f.waiver else {}),
     }
+
+
+def _waiver(w: Waiver, status: str, matches: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "policy_id": w.policy_id,
+        "reason": mask(w.reason),
+        "expires": w.expires.isoformat() if w.expires else None,
+        "owner": w.owner or None,
+        "source": w.source.value,
+        "location": {"file": w.location.file, "line": w.location.line},
+        "resources": list(w.resources),
+        "resource_glob": w.resource_glob or None,
+        "path_glob": w.path_glob or None,
+        "status": status,
+    }
+    if status == "expired":
+        out["note"] = f"waiver expired on {w.expires.isoformat() if w.expires else '?'}"
+    if matches is not None:
+        out["matches"] = matches
+    return out
+
+
+def waiver_use(u: WaiverUse) -> dict[str, Any]:
+    """A waiver with its status and match count (also `iac-validator waivers list --format json`)."""
+    return _waiver(u.waiver, u.status.value, u.matches)
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -41,6 +67,11 @@ def to_dict(report: Report) -> dict[str, Any]:
             "passed": report.passed,
             "unresolved": len(report.unresolved),
             "errors": len(report.errors),
+            "waived": len(report.waived),
+            "baselined": len(report.baselined),
+            "fixed": len(report.fixed),
+            "stale_waivers": len(report.stale_waivers),
+            "expired_waivers": len(report.expired_waivers),
             "score": report.score.value,
             "grade": report.score.grade,
             "formula": FORMULA,
@@ -53,6 +84,21 @@ def to_dict(report: Report) -> dict[str, Any]:
         },
         "findings": [_finding(f) for f in report.findings],
         "unresolved": [_finding(f) for f in report.unresolved],
+        "waived": [_finding(f) for f in report.waived],
+        "baselined": [_finding(f) for f in report.baselined],
+        "fixed": [
+            {"policy_id": e.policy_id, "file": e.file, "resource": e.resource_id, "message": e.message, "fingerprint": e.fingerprint}
+            for e in report.fixed
+        ],
+        "waivers": [waiver_use(u) for u in report.waivers],
+        "baseline": report.baseline,
+        "scope": None
+        if report.scope is None
+        else {
+            "since": report.scope.since,
+            "changed": list(report.scope.changed),
+            "scanned": [{"path": e.path, "reason": e.reason} for e in report.scope.scanned],
+        },
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
         "files": [
             {

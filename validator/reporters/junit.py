@@ -1,8 +1,9 @@
 """JUnit XML report, for CI test-report views (Jenkins, GitLab, Azure DevOps, ...).
 
 One <testsuite> per scanned file; one <testcase> per (policy, resource) outcome: FAIL → <failure>,
-ERROR → <error>, SKIP (unresolved value) → <skipped>. Files that could not be read get an <error>
-testcase. Passing pairs are plain testcases.
+ERROR → <error>, SKIP (unresolved value) → <skipped>. Waived and baselined findings are <skipped>
+with the reason (a waiver's justification and expiry, or the baseline). Files that could not be read
+get an <error> testcase. Passing pairs are plain testcases.
 """
 
 from __future__ import annotations
@@ -46,12 +47,19 @@ def _case(suite: _Suite, classname: str, name: str, file: str, line: int | None)
     return case
 
 
-def _finding_case(suite: _Suite, f: Finding) -> None:
+def _finding_case(suite: _Suite, f: Finding, suppressed: str = "") -> None:
     case = _case(suite, f.policy_id, f"{f.resource_id} ({f.resource_type})", f.location.file, f.location.line)
     detail = f"{_where(f.location.file, f.location.line)}\n{f.message}"
-    if f.outcome is Outcome.FAIL:
+    if suppressed:
+        child = ET.SubElement(case, "skipped", {"message": _clean(suppressed)})
+        child.text = _clean(detail)
+        suite.counts["skipped"] += 1
+    elif f.outcome is Outcome.FAIL:
         child = ET.SubElement(case, "failure", {"message": _clean(f.message), "type": f.severity.value})
-        child.text = _clean(detail + (f"\nFix: {f.remediation}" if f.remediation else ""))
+        expired = ""
+        if f.waiver is not None and f.waiver_expired and f.waiver.expires:
+            expired = f"\nWaiver expired on {f.waiver.expires.isoformat()}: {f.waiver.reason}"
+        child.text = _clean(detail + expired + (f"\nFix: {f.remediation}" if f.remediation else ""))
         suite.counts["failures"] += 1
     elif f.outcome is Outcome.ERROR:
         child = ET.SubElement(case, "error", {"message": _clean(f.message), "type": "policy-error"})
@@ -79,8 +87,16 @@ def to_element(report: Report) -> ET.Element:
     for record in report.files:
         if record.status is FileStatus.SCANNED:
             suite(record.path)
-    for f in sorted((*report.findings, *report.unresolved, *report.passes), key=lambda f: f.sort_key):
-        _finding_case(suite(f.location.file), f)
+    reasons: dict[int, str] = {}
+    for f in report.waived:
+        w = f.waiver
+        until = f"until {w.expires.isoformat()}" if w and w.expires else "open-ended"
+        reasons[id(f)] = f"waived {until}: {w.reason if w else ''}"
+    for f in report.baselined:
+        reasons[id(f)] = "baselined: a known finding recorded in the baseline"
+    every = (*report.findings, *report.unresolved, *report.passes, *report.waived, *report.baselined)
+    for f in sorted(every, key=lambda f: f.sort_key):
+        _finding_case(suite(f.location.file), f, reasons.get(id(f), ""))
     for e in report.errors:
         _error_case(suite(e.file), e)
 

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from urllib.parse import quote
 
-from validator.model import FileStatus, Finding, Outcome, Policy, Remediation, Report, Severity
+from validator.model import FileStatus, Finding, Outcome, Policy, Remediation, Report, Severity, WaiverStatus
 from validator.reporters.sarif import failing, relative_path
 from validator.secrets import mask
 
@@ -86,7 +86,32 @@ def _head(report: Report) -> list[str]:
         f"{_plural(report.passed, 'check')} passed · "
         f"{_plural(len(report.unresolved), 'check')} unresolved",
         "",
+        *_counts(report),
     ]
+
+
+def _counts(report: Report) -> list[str]:
+    """Suppressed / baselined counts and the changed-files scope, when there are any."""
+    parts = []
+    if report.waived or report.baseline is not None:
+        known = f"{len(report.waived)} waived"
+        if report.baseline is not None:
+            known += f" · {len(report.baselined)} baselined"
+        parts.append(known + " (not counted in the score or gate)")
+    if report.baseline is not None:
+        parts.append(f"{len(report.fixed)} fixed since the baseline")
+    if report.stale_waivers:
+        parts.append(_plural(len(report.stale_waivers), "stale waiver"))
+    if report.expired_waivers:
+        parts.append(_plural(len(report.expired_waivers), "expired waiver"))
+    lines = [" · ".join(parts), ""] if parts else []
+    if report.scope is not None:
+        lines += [
+            f"Scope: files changed since {code(report.scope.since)}: {_plural(len(report.scope.changed), 'changed file')}, "
+            f"{_plural(len(report.scope.scanned), 'path')} in scope",
+            "",
+        ]
+    return lines
 
 
 def _table(failures: list[Finding]) -> list[str]:
@@ -102,11 +127,53 @@ def _table(failures: list[Finding]) -> list[str]:
     for f in ordered[:MAX_ROWS]:
         lines.append(
             f"| {_ICON[f.severity]} {f.severity.value} | {text(f.policy_id)} | {_link(f.location.file, f.location.line)} "
-            f"| {code(f.resource_id, in_table=True)} | {text(f.message, MAX_CELL)} |"
+            f"| {code(f.resource_id, in_table=True)} | {text(f.message, MAX_CELL)}{_expired(f)} |"
         )
     if len(ordered) > MAX_ROWS:
         lines += ["", f"… and {len(ordered) - MAX_ROWS} more failures"]
     return [*lines, ""]
+
+
+def _expired(f: Finding) -> str:
+    if f.waiver is None or not f.waiver_expired or f.waiver.expires is None:
+        return ""
+    return f" **(waiver expired on {f.waiver.expires.isoformat()})**"
+
+
+def _suppressed(report: Report) -> list[str]:
+    """Waived findings (collapsed, capped), waivers that waive nothing, and fixed baseline entries."""
+    lines: list[str] = []
+    if report.waived:
+        lines += [
+            "<details>",
+            f"<summary>Waived: {_plural(len(report.waived), 'finding')} (not counted)</summary>",
+            "",
+            "| Policy | Location | Resource | Waived until | Reason |",
+            "|---|---|---|---|---|",
+        ]
+        for f in report.waived[:MAX_ROWS]:
+            w = f.waiver
+            until = w.expires.isoformat() if w and w.expires else "open-ended"
+            reason = (w.reason + (f" (owner {w.owner})" if w.owner else "")) if w else ""
+            lines.append(
+                f"| {text(f.policy_id)} | {_link(f.location.file, f.location.line)} | {code(f.resource_id, in_table=True)} "
+                f"| {until} | {text(reason, MAX_CELL)} |"
+            )
+        if len(report.waived) > MAX_ROWS:
+            lines.append(f"| … | | | | and {len(report.waived) - MAX_ROWS} more |")
+        lines += ["", "</details>", ""]
+    unused = [u for u in report.waivers if u.status is WaiverStatus.STALE or (u.status is WaiverStatus.EXPIRED and not u.matches)]
+    if unused:
+        lines += [f"**Waivers that waive nothing** ({len(unused)}): remove them.", ""]
+        for u in unused[:MAX_ERRORS]:
+            state = "stale" if u.status is WaiverStatus.STALE else f"expired on {u.waiver.expires}"
+            lines.append(f"- {_link(u.waiver.location.file, u.waiver.location.line)}: {text(u.waiver.policy_id)} ({state}): {text(u.waiver.reason, MAX_CELL)}")
+        if len(unused) > MAX_ERRORS:
+            lines.append(f"- … and {len(unused) - MAX_ERRORS} more")
+        lines.append("")
+    if report.fixed:
+        lines += [f"**Fixed since the baseline:** {_plural(len(report.fixed), 'finding')}.", ""]
+    return lines
 
 
 def _details(policy: Policy | None, sample: Finding, count: int) -> str:
@@ -162,7 +229,7 @@ def _inventory(report: Report) -> list[str]:
 
 
 def _tail(report: Report) -> list[str]:
-    lines: list[str] = _inventory(report)
+    lines: list[str] = _suppressed(report) + _inventory(report)
     if report.unresolved:
         lines += [
             f"**Unresolved:** {_plural(len(report.unresolved), 'check')} could not be decided statically "

@@ -1,23 +1,24 @@
 """SARIF 2.1.0 report, for GitHub code scanning and other SARIF viewers.
 
-Also home of the helpers the other CI reporters share: `relative_path` (how a finding's file is
-shown) and `fingerprint` / `fingerprints` (the stable identity of a finding, used by SARIF
-`partialFingerprints` and GitLab Code Quality `fingerprint` alike).
+Re-exports the helpers the other CI reporters share, defined in validator/fingerprint.py:
+`relative_path` (how a finding's file is shown) and `fingerprint` / `fingerprints` (the stable
+identity of a finding, used by SARIF `partialFingerprints`, GitLab Code Quality `fingerprint` and
+baseline files alike).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from validator.model import Finding, Outcome, Policy, Remediation, Report, Severity
+from validator.fingerprint import fingerprint, fingerprints, relative_path
+from validator.model import Finding, Outcome, Policy, Remediation, Report, Severity, Waiver, WaiverSource
 from validator.secrets import mask
+
+__all__ = ["fingerprint", "fingerprints", "relative_path", "render", "to_dict"]
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -46,48 +47,6 @@ NOTIFICATIONS: tuple[dict[str, Any], ...] = (
         "defaultConfiguration": {"level": "error"},
     },
 )
-
-_DIGITS = re.compile(r"\d+")
-
-
-def relative_path(path: str, cwd: str | None = None) -> str:
-    """A file as reporters show it: POSIX separators, no leading './', relative to `cwd`
-    (default: the current directory) when it is an absolute path under it; else unchanged."""
-    text = path.replace("\\", "/")
-    if os.path.isabs(path):
-        base = cwd if cwd is not None else os.getcwd()
-        try:
-            rel = os.path.relpath(path, base)
-        except ValueError:  # another drive (Windows)
-            rel = ""
-        if rel and rel != ".." and not rel.startswith("../") and not rel.startswith("..\\"):
-            text = rel.replace("\\", "/")
-    while text.startswith("./"):
-        text = text[2:]
-    return posixpath.normpath(text) if text else text
-
-
-def fingerprint(finding: Finding) -> str:
-    """sha256 of policy id, file, resource id and message (digits normalised). Not the line, so a
-    finding keeps its identity when code above it moves; not exact numbers, so it survives a value
-    change such as 43200 → 7200."""
-    message = _DIGITS.sub("0", mask(finding.message))
-    key = "\0".join((finding.policy_id, relative_path(finding.location.file), finding.resource_id, message))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def fingerprints(findings: Sequence[Finding]) -> list[str]:
-    """`fingerprint` of each finding, made unique within the report: the n-th repeat (n ≥ 1, in
-    report order) of a fingerprint is re-hashed with n, so two findings never share one."""
-    seen: dict[str, int] = {}
-    out: list[str] = []
-    for f in findings:
-        base = fingerprint(f)
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        out.append(base if n == 0 else hashlib.sha256(f"{base}:{n}".encode()).hexdigest())
-    return out
-
 
 def failing(findings: Iterable[Finding]) -> list[Finding]:
     """The findings that are results/issues in CI formats: FAIL outcomes, in report order."""
@@ -175,29 +134,70 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _justification(w: Waiver) -> str:
+    until = f"until {w.expires.isoformat()}" if w.expires else "open-ended"
+    owner = f", owner {w.owner}" if w.owner else ""
+    return f"{w.reason} (waived {until}{owner})"
+
+
+def _waiver_suppression(w: Waiver) -> dict[str, Any]:
+    """A waiver as a SARIF suppression: in the source for inline waivers, external for config ones."""
+    return {
+        "kind": "inSource" if w.source is WaiverSource.INLINE else "external",
+        "status": "accepted",
+        "justification": _justification(w),
+        "location": {"physicalLocation": _physical(w.location.file, w.location.line)},
+    }
+
+
+def _baseline_suppression(report: Report) -> dict[str, Any]:
+    return {
+        "kind": "external",
+        "status": "accepted",
+        "justification": f"known finding, recorded in the baseline {relative_path(report.baseline or '')}",
+    }
+
+
+def _result(f: Finding, fp: str, rule_index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.policy_id,
+        "ruleIndex": rule_index[f.policy_id],
+        "level": LEVEL[f.severity],
+        "message": {"text": f"{f.resource_id} ({f.resource_type}): {f.message}"},
+        "locations": [_location(f)],
+        "partialFingerprints": {FINGERPRINT_KEY: fp},
+    }
+    if f.waiver is not None and f.waiver_expired:
+        expires = f.waiver.expires.isoformat() if f.waiver.expires else None
+        result["properties"] = {"waiverExpired": expires, "waiverReason": f.waiver.reason}
+    return result
+
+
 def to_dict(report: Report) -> dict[str, Any]:
     failures = failing(report.findings)
     tool_errors = [f for f in report.findings if f.outcome is Outcome.ERROR]
     policies = {p.id: p for p in report.policies}
+    # Waived and baselined findings are results too, carrying SARIF `suppressions`.
+    suppressed = [*report.waived, *report.baselined]
 
     rule_index: dict[str, int] = {}
     rules: list[dict[str, Any]] = []
-    for f in sorted(failures, key=lambda f: f.policy_id):
+    for f in sorted([*failures, *suppressed], key=lambda f: f.policy_id):
         if f.policy_id not in rule_index:
             rule_index[f.policy_id] = len(rules)
             rules.append(_rule(policies.get(f.policy_id), f))
 
-    results = [
-        {
-            "ruleId": f.policy_id,
-            "ruleIndex": rule_index[f.policy_id],
-            "level": LEVEL[f.severity],
-            "message": {"text": f"{f.resource_id} ({f.resource_type}): {f.message}"},
-            "locations": [_location(f)],
-            "partialFingerprints": {FINGERPRINT_KEY: fp},
-        }
-        for f, fp in zip(failures, fingerprints(failures), strict=True)
-    ]
+    everything = [*failures, *suppressed]
+    results = [_result(f, fp, rule_index) for f, fp in zip(everything, fingerprints(everything), strict=True)]
+    for result, f in zip(results[len(failures) :], suppressed, strict=True):
+        if f.waiver is not None and not f.waiver_expired:
+            result["suppressions"] = [_waiver_suppression(f.waiver)]
+        else:
+            result["suppressions"] = [_baseline_suppression(report)]
+            result["baselineState"] = "unchanged"
+    if report.baseline is not None:
+        for result in results[: len(failures)]:
+            result["baselineState"] = "new"
 
     wanted = {"load-error": bool(report.errors), "policy-error": bool(tool_errors)}
     used = [d for d in NOTIFICATIONS if wanted[d["id"]]]

@@ -8,59 +8,68 @@ from collections import Counter
 from rich.console import Console
 from rich.markup import escape
 
-from validator.model import FileStatus, Report, Severity
+from validator.model import FileStatus, Report, Severity, Waiver, WaiverSource, WaiverStatus
 from validator.scoring import FORMULA
+from validator.suppress import target
 
 _STYLE = {Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red", Severity.MEDIUM: "yellow", Severity.LOW: "cyan"}
 _MAX_LISTED = 20  # unresolved values and skipped files listed one by one; the rest counted
 
 
-def render(report: Report, color: bool = False, width: int = 100) -> str:
+def render(report: Report, color: bool = False, width: int = 100, verbosity: int = 0) -> str:
+    """`verbosity` -1 (--quiet): failing findings and the verdict only; 1 (--verbose): no list is
+    capped and passing checks are listed too."""
     buffer = io.StringIO()
     out = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
+    limit = None if verbosity > 0 else _MAX_LISTED
     statuses = Counter(r.status for r in report.files)
-    out.print(
-        f"[bold]iac-validator {escape(report.tool_version)}[/]: {statuses[FileStatus.SCANNED]} file(s) scanned, "
-        f"{statuses[FileStatus.SKIPPED]} skipped, {statuses[FileStatus.ERROR]} error(s); "
-        f"{report.resources_scanned} resource(s), {len(report.policies)} polic{'y' if len(report.policies) == 1 else 'ies'}"
-    )
-    out.print()
+    if verbosity >= 0:
+        out.print(
+            f"[bold]iac-validator {escape(report.tool_version)}[/]: {statuses[FileStatus.SCANNED]} file(s) scanned, "
+            f"{statuses[FileStatus.SKIPPED]} skipped, {statuses[FileStatus.ERROR]} error(s); "
+            f"{report.resources_scanned} resource(s), {len(report.policies)} polic{'y' if len(report.policies) == 1 else 'ies'}"
+        )
+        out.print()
+        _scope(out, report, limit)
 
     for f in report.findings:
         style = _STYLE[f.severity]
         out.print(f"[{style}]{f.severity.value.upper():8}[/] [bold]{f.policy_id}[/]  {escape(f.title)}")
         out.print(f"         {escape(str(f.location))}  {escape(f.resource_id)} ({escape(f.resource_type)})")
         out.print(f"         {escape(f.message)}")
-        if f.remediation:
+        if f.waiver is not None and f.waiver_expired:
+            out.print(f"         [bold red]{escape(waiver_expired_text(f.waiver))}[/]")
+        if f.remediation and verbosity >= 0:
             out.print(f"         [dim]Fix:[/] {escape(f.remediation)}")
         out.print()
     if not report.findings:
         out.print("[green]No failing findings.[/]")
         out.print()
+    if verbosity < 0:
+        _errors(out, report)
+        _verdict(out, report)
+        return buffer.getvalue()
+
+    _waived(out, report, limit)
+    _baseline(out, report, limit)
 
     if report.unresolved:
         out.print(f"[bold]Unresolved[/] (not failures: the value is not known statically): {len(report.unresolved)}")
-        for f in report.unresolved[:_MAX_LISTED]:
+        for f in report.unresolved[:limit]:
             out.print(f"  {escape(str(f.location))}  {f.policy_id}  {escape(f.resource_id)}: {escape(f.message)}")
-        if len(report.unresolved) > _MAX_LISTED:
-            out.print(f"  … and {len(report.unresolved) - _MAX_LISTED} more (see --format json)")
+        _more(out, len(report.unresolved), limit)
         out.print()
 
-    if report.errors:
-        out.print(f"[bold red]Errors[/] ({len(report.errors)}): these inputs could not be read; the rest was scanned")
-        for e in report.errors:
-            out.print(f"  {escape(str(e))}")
-        out.print()
+    _errors(out, report)
 
     _inventory(out, report)
 
     skipped = [r for r in report.files if r.status is FileStatus.SKIPPED]
     if skipped:
         out.print(f"[bold]Skipped[/] ({len(skipped)}):")
-        for r in skipped[:_MAX_LISTED]:
+        for r in skipped[:limit]:
             out.print(f"  {escape(r.path)}: {escape(r.reason)}")
-        if len(skipped) > _MAX_LISTED:
-            out.print(f"  … and {len(skipped) - _MAX_LISTED} more (see --format json)")
+        _more(out, len(skipped), limit)
         out.print()
 
     scored = [(path, s) for path, s in report.file_scores.items() if sum(s.counts.values())]
@@ -71,17 +80,114 @@ def render(report: Report, color: bool = False, width: int = 100) -> str:
             out.print(f"  {escape(path)}: score {s.value} ({s.grade}); {found}")
         out.print()
 
+    if verbosity > 0 and report.passes:
+        out.print(f"[bold]Passed[/] ({report.passed}):")
+        for f in report.passes:
+            out.print(f"  {escape(str(f.location))}  {f.policy_id}  {escape(f.resource_id)}")
+        out.print()
+
+    _verdict(out, report)
+    return buffer.getvalue()
+
+
+def _verdict(out: Console, report: Report) -> None:
     counts = report.score.counts
+    extra = "".join(
+        f", {n} {label}" for n, label in ((len(report.waived), "waived"), (len(report.baselined), "baselined")) if n
+    )
     out.print(
         f"Findings: {counts['critical']} critical, {counts['high']} high, {counts['medium']} medium, {counts['low']} low; "
-        f"{report.passed} check(s) passed, {len(report.unresolved)} unresolved"
+        f"{report.passed} check(s) passed, {len(report.unresolved)} unresolved{extra}"
     )
     out.print(f"[bold]Score {report.score.value}/100, grade {report.score.grade}[/]  [dim]({FORMULA})[/]")
     if report.gate_passed:
         out.print("[bold green]Gate: PASSED[/]" + _gate_settings(report))
     else:
         out.print(f"[bold red]Gate: FAILED[/] ({escape('; '.join(report.gate_reasons))})" + _gate_settings(report))
-    return buffer.getvalue()
+
+
+def _more(out: Console, count: int, limit: int | None) -> None:
+    if limit is not None and count > limit:
+        out.print(f"  … and {count - limit} more (see --format json, or --verbose)")
+
+
+def _errors(out: Console, report: Report) -> None:
+    if report.errors:
+        out.print(
+            f"[bold red]Errors[/] ({len(report.errors)}): inputs that could not be read, malformed waivers; "
+            "the rest was scanned"
+        )
+        for e in report.errors:
+            out.print(f"  {escape(str(e))}")
+        out.print()
+
+
+def waiver_where(w: Waiver) -> str:
+    kind = "inline waiver" if w.source is WaiverSource.INLINE else "configuration waiver"
+    return f"{kind} at {w.location}"
+
+
+def waiver_expired_text(w: Waiver) -> str:
+    when = w.expires.isoformat() if w.expires else "?"
+    owner = f", owner {w.owner}" if w.owner else ""
+    return f"Waiver expired on {when} ({waiver_where(w)}{owner}): {w.reason}"
+
+
+def _waived(out: Console, report: Report, limit: int | None) -> None:
+    if report.waived:
+        out.print(f"[bold]Waived[/] ({len(report.waived)}): not counted in the score or the gate")
+        for f in report.waived[:limit]:
+            w = f.waiver
+            out.print(f"  {escape(str(f.location))}  {f.policy_id}  {escape(f.resource_id)}: {escape(f.message)}")
+            if w is not None:
+                until = f"until {w.expires.isoformat()}" if w.expires else "open-ended"
+                owner = f", owner {w.owner}" if w.owner else ""
+                out.print(f"      [dim]waived {until} by {escape(waiver_where(w))}{escape(owner)}:[/] {escape(w.reason)}")
+        _more(out, len(report.waived), limit)
+        out.print()
+    unused = [u for u in report.waivers if u.status is WaiverStatus.STALE or (u.status is WaiverStatus.EXPIRED and not u.matches)]
+    if unused:
+        out.print(f"[bold yellow]Waivers that waive nothing[/] ({len(unused)}): remove them")
+        for u in unused[:limit]:
+            w = u.waiver
+            if u.status is WaiverStatus.EXPIRED:
+                state = f"expired on {w.expires.isoformat() if w.expires else '?'}, matches nothing"
+            else:
+                state = "stale: matches no failing finding"
+            out.print(
+                f"  {escape(str(w.location))}  {w.policy_id} on {escape(target(w))}: {state} ({escape(w.reason)})"
+            )
+        _more(out, len(unused), limit)
+        out.print()
+
+
+def _baseline(out: Console, report: Report, limit: int | None) -> None:
+    if report.baseline is None:
+        return
+    out.print(
+        f"[bold]Baseline[/] {escape(report.baseline)}: {len(report.baselined)} known finding(s) not counted, "
+        f"{sum(1 for f in report.findings if f.outcome.value == 'fail')} new, {len(report.fixed)} fixed"
+    )
+    for e in report.fixed[:limit]:
+        out.print(f"  fixed: {escape(e.file)}  {e.policy_id}  {escape(e.resource_id)}: {escape(e.message)}")
+    _more(out, len(report.fixed), limit)
+    out.print()
+
+
+def _scope(out: Console, report: Report, limit: int | None) -> None:
+    scope = report.scope
+    if scope is None:
+        return
+    out.print(
+        f"[bold]Scope[/]: changed since {escape(scope.since)}: {len(scope.changed)} changed file(s), "
+        f"{len(scope.scanned)} path(s) in scope"
+    )
+    for entry in scope.scanned[:limit]:
+        out.print(f"  {escape(entry.path)} [dim]({escape(entry.reason)})[/]")
+    _more(out, len(scope.scanned), limit)
+    if not scope.scanned:
+        out.print("  no changed template or Terraform file")
+    out.print()
 
 
 def _inventory(out: Console, report: Report) -> None:
