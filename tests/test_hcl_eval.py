@@ -554,3 +554,62 @@ def test_references_variables_outputs_and_never_created_resources():
     statement = document["Statement"][0]
     assert statement["Principal"]["AWS"] == "arn:${AWS::Partition}:iam::111122223333:root"
     assert is_unknown(statement["Condition"]["StringEquals"]["aws:SourceVpce"])
+
+
+def test_splats_over_known_lists_and_more_functions():
+    p = props(
+        """
+        variable "users" {
+          default = [{ name = "ana", arn = "arn:aws:iam::111122223333:user/ana" }, { name = "bo", arn = "arn:aws:iam::111122223333:user/bo" }]
+        }
+        resource "aws_iam_role" "r" {
+          names     = var.users[*].name
+          legacy    = var.users.*.arn
+          one       = one(["only"])
+          prefixed  = trimprefix("arn:aws:iam::1:root", "arn:")
+          starts    = startswith("repo:acme/app", "repo:")
+          zipped    = zipmap(["a", "b"], [1, 2])
+          listed    = formatlist("arn:aws:iam::%s:root", ["111122223333", "444455556666"])
+          ranged    = range(3)
+          union     = setunion(["a"], ["a", "b"])
+          sub       = substr("sts:AssumeRole", 0, 3)
+          ref_splat = aws_iam_role.other[*].arn
+        }
+        """
+    )
+    assert p["names"] == ["ana", "bo"]
+    assert p["legacy"] == ["arn:aws:iam::111122223333:user/ana", "arn:aws:iam::111122223333:user/bo"]
+    assert p["one"] == "only"
+    assert p["prefixed"] == "aws:iam::1:root"
+    assert p["starts"] is True
+    assert p["zipped"] == {"a": 1, "b": 2}
+    assert p["listed"] == ["arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root"]
+    assert p["ranged"] == [0, 1, 2]
+    assert p["union"] == ["a", "b"]
+    assert p["sub"] == "sts"
+    assert is_unknown(p["ref_splat"])
+
+
+def test_a_known_reference_is_its_value_in_expressions_and_a_reference_alone():
+    resources = load(
+        """
+        resource "aws_iam_role" "app" {
+          name = "app"
+        }
+        resource "aws_iam_role" "r" {
+          alone    = aws_iam_role.app.name
+          in_list  = [aws_iam_role.app.name]
+          compared = aws_iam_role.app.name == "app" ? "yes" : "no"
+          formatted = format("role/%s", aws_iam_role.app.name)
+          encoded  = jsonencode({ Role = aws_iam_role.app.name })
+          max      = aws_iam_role.app.max_session_duration
+        }
+        """
+    )
+    p = resources["aws_iam_role.r"].properties
+    assert isinstance(p["alone"], Reference) and p["alone"].target == "aws_iam_role.app"
+    assert isinstance(p["in_list"][0], Reference)
+    assert p["compared"] == "yes"
+    assert p["formatted"] == "role/app"
+    assert json.loads(p["encoded"]) == {"Role": "app"}
+    assert isinstance(p["max"], Reference) and p["max"].attribute == "max_session_duration"

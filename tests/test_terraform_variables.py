@@ -330,3 +330,32 @@ def test_count_and_for_each_expand_to_addressed_instances(tmp_path):
         "aws_iam_instance_profile.first": "aws_iam_role.worker[0]",
         "aws_iam_instance_profile.later": "aws_iam_role.later[*]",
     }
+
+
+def test_the_command_line_takes_var_files_vars_and_a_tf_source(tmp_path):
+    from typer.testing import CliRunner
+
+    from validator.cli import app
+
+    write(
+        tmp_path,
+        {
+            "infra/main.tf": 'variable "hours" {\n  type = number\n}\nresource "aws_iam_role" "r" {\n  max_session_duration = var.hours * 3600\n}\n',
+            "prod.tfvars": "hours = 12\n",
+        },
+    )
+    runner = CliRunner()
+    args = ["scan", str(tmp_path / "infra"), "--format", "json", "--no-color", "--fail-on", "medium"]
+
+    def session_findings(*extra: str) -> tuple[int, int]:
+        result = runner.invoke(app, [*args, *extra])
+        findings = json.loads(result.stdout)["findings"]
+        return result.exit_code, sum(1 for f in findings if f["policy_id"] == "SESSION-001")
+
+    assert session_findings() == (0, 0)  # var.hours has no value: unresolved, not failed
+    assert session_findings("--var-file", str(tmp_path / "prod.tfvars")) == (1, 1)
+    assert session_findings("--var-file", str(tmp_path / "prod.tfvars"), "--var", "hours=1") == (0, 0)
+    bad = runner.invoke(app, [*args, "--var", "no-equals-sign"])
+    assert bad.exit_code == 2 and "name=value" in bad.stderr
+    missing = runner.invoke(app, [*args, "--tf-source", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such directory" in missing.stderr

@@ -145,6 +145,18 @@ def scan(
     cfn_lint: Annotated[
         bool, typer.Option("--cfn-lint", help="Add cfn-lint's error-level findings (cfn-lint:E....) to the report and the gate.")
     ] = False,
+    var_file: Annotated[
+        list[Path] | None,
+        typer.Option("--var-file", metavar="FILE", help="Terraform variable values for root modules (repeatable, in order)."),
+    ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", metavar="NAME=VALUE", help="A Terraform variable value (repeatable; wins over --var-file)."),
+    ] = None,
+    tf_source: Annotated[
+        Path | None,
+        typer.Option("--tf-source", metavar="DIR", help="The Terraform configuration of the plan JSON being scanned (for .tf file:line)."),
+    ] = None,
 ) -> None:
     """Scan templates and print a scored report. Exit 0 passed, 1 gate failed, 2 usage error or unreadable input."""
     from validator.reporters import render
@@ -159,6 +171,7 @@ def scan(
         paths, repo, fail_on, fail_under, policy_dir, no_builtin, param, no_inline_waivers, baseline, changed_since, today
     )
     config = _cloudformation_options(config, parameters_file or [], parameter or [], cfn_lint)
+    config = _terraform_options(config, var_file or [], var or [], tf_source)
     if verbosity > 0:
         _note(f"configuration: {repo.source}" if repo else "configuration: none found (defaults)")
     bar = _LazyProgress() if progress_wanted(sys.stderr, os.environ, quiet) else None
@@ -213,6 +226,26 @@ def _cloudformation_options(config: Config, files: list[Path], items: list[str],
     if not values and not cfn_lint:
         return config
     return replace(config, cfn_parameters={**config.cfn_parameters, **values}, cfn_lint=cfn_lint or config.cfn_lint)
+
+
+def _terraform_options(config: Config, var_files: list[Path], items: list[str], tf_source: Path | None) -> Config:
+    """--var-file FILE (in order), --var name=value (wins), --tf-source DIR."""
+    from dataclasses import replace
+
+    if tf_source is not None and not tf_source.is_dir():
+        _usage(f"--tf-source {tf_source}: no such directory")
+    try:
+        variables = _parse_tf_vars(items)
+    except typer.BadParameter as exc:
+        _usage(f"--var {exc}")
+    if not var_files and not variables and tf_source is None:
+        return config
+    return replace(
+        config,
+        var_files=tuple(str(f) for f in var_files),
+        tf_variables=variables,
+        tf_source=str(tf_source) if tf_source is not None else None,
+    )
 
 
 def _usage(message: str) -> NoReturn:

@@ -262,10 +262,9 @@ class Principal:
             return "account"
         arn = self.arn
         if self.kind == "Federated":
-            if not arn.error and arn.tech == "iam" and arn.name:
-                for prefix in ("oidc-provider/", "saml-provider/"):
-                    if arn.name.startswith(prefix):
-                        return prefix[:-1]
+            for kind in ("oidc-provider", "saml-provider"):
+                if self.value.startswith("arn:") and f":{kind}/" in self.value:
+                    return kind
             return "web-identity"
         if arn.error:
             return "other"
@@ -528,6 +527,11 @@ def grants(document: Document, actions: tuple[str, ...] | list[str], kinds: tupl
             if allowed and _denied_outright(document, grant):
                 continue
             yield grant
+
+
+def denied_outright(document: Document, grant: Grant) -> bool:
+    """An unconditional Deny of the same document takes the grant away."""
+    return _denied_outright(document, grant)
 
 
 def _denied_outright(document: Document, grant: Grant) -> bool:
@@ -882,7 +886,8 @@ def provider_host(principal: str) -> str | None:
         name = arn.name or ""
         if not arn.error and name.startswith("oidc-provider/"):
             return name[len("oidc-provider/") :]
-        return None
+        # policyuniverse wants a 12-digit account; the provider path is readable without one
+        return principal.split(":oidc-provider/", 1)[1] if ":oidc-provider/" in principal else None
     return re.sub(r"^https://", "", principal).rstrip("/") if "." in principal else None
 
 

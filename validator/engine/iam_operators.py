@@ -338,7 +338,7 @@ def op_iam_trust_saml_audience(value: Any, args: Args) -> list[Violation]:
         if not grant.actions:
             out.append(_actions_unresolved(grant))
             continue
-        name = principal.text if isinstance(principal.value, str) else principal.value.target or "(unresolved)"
+        name = principal.text if isinstance(principal.value, str) else getattr(principal.value, "target", "") or "(unresolved)"
         name = name.rsplit(":saml-provider/", 1)[-1]
         lets = f"{stmt.label} lets SAML provider {name} assume the role"
         fix = "require SAML:aud to be https://signin.aws.amazon.com/saml (or your Region's sign-in endpoint)"
@@ -609,7 +609,12 @@ def _shown_action(pattern: str, beyond: list[str]) -> str:
 
 
 def _resource_pinned(document: iam.Document, stmt: iam.Statement, action: str) -> iam.PinVerdict:
-    return iam.pinning(document, iam.identity_grant(stmt, (action,)), iam.RESOURCE_PINNING_KEYS)
+    """Pinned when a condition (or a Deny's negated one) names the account or organization, or an
+    unconditional Deny takes the action away altogether."""
+    grant = iam.identity_grant(stmt, (action,))
+    if iam.denied_outright(document, grant):
+        return iam.PinVerdict(True)
+    return iam.pinning(document, grant, iam.RESOURCE_PINNING_KEYS)
 
 
 def op_iam_user_assume_only(value: Any, args: Args) -> list[Violation]:
