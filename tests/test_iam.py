@@ -443,3 +443,13 @@ def test_requiring_values_and_wildcard_only():
     assert iam.requiring_values(stmt, "sts:externalid") == ["a", "b"]
     assert iam.requiring_values(stmt, "aws:PrincipalOrgID") is None
     assert iam.is_wildcard_only(["*", "?*"]) and not iam.is_wildcard_only(["a*"]) and not iam.is_wildcard_only([])
+
+
+def test_always_present_keys_are_constrained_by_if_exists_and_for_all_values():
+    for condition in ({"StringEqualsIfExists": {f"{GITHUB}:aud": "sts.amazonaws.com"}}, {"ForAllValues:StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}}):
+        document = doc(allow({"Federated": f"arn:aws:iam::{VENDOR}:oidc-provider/{GITHUB}"}, "sts:AssumeRoleWithWebIdentity", condition))
+        grant = only_grant(document, ("sts:AssumeRoleWithWebIdentity",))
+        assert not iam.requirement(document, grant, f"{GITHUB}:aud").required
+        assert iam.requirement(document, grant, f"{GITHUB}:aud", always_present=True).required
+    document = doc(allow({"Federated": GITHUB}, "sts:AssumeRoleWithWebIdentity", {"StringNotEquals": {f"{GITHUB}:aud": "x"}}))
+    assert not iam.requirement(document, only_grant(document, ("sts:AssumeRoleWithWebIdentity",)), f"{GITHUB}:aud", always_present=True).required

@@ -187,6 +187,8 @@ def test_trust_002_not_principal_and_deny_pin():
 
 def test_trust_002_unresolved_values():
     skipped(run("iam_trust_any_principal", doc(stmt({"AWS": Unknown("Ref Principal")}))))
+    skipped(run("iam_trust_any_principal", doc(stmt(Unknown("Fn::If")))))
+    assert run("iam_trust_any_principal", doc(stmt({"Service": Unknown("Fn::FindInMap")}))) == []
     assert run("iam_trust_any_principal", doc(stmt({"AWS": Reference("Ref Role", target="Role")}))) == []
     skipped(run("iam_trust_any_principal", doc(stmt("*", condition={"StringLike": {"aws:PrincipalOrgID": Unknown("Ref Org")}}))))
     assert run("iam_trust_any_principal", doc(stmt("*", condition={"StringEquals": {"aws:PrincipalOrgID": Unknown("Ref Org")}}))) == []
@@ -246,10 +248,19 @@ def test_trust_003_missing_aud_and_sub_point_at_the_provider():
     assert f"without a condition on {GITHUB}:sub" in messages[1] and "every repository" in messages[1]
 
 
-def test_trust_003_if_exists_does_not_require_the_subject():
-    condition = {"StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}, "StringLikeIfExists": {f"{GITHUB}:sub": "repo:acme/api:*"}}
+def test_trust_003_negated_subjects_do_not_pin():
+    condition = {"StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}, "StringNotLike": {f"{GITHUB}:sub": "repo:*:pull_request"}}
     (message,) = fails(run("iam_trust_web_identity", github(condition)))
-    assert "StringLikeIfExists" in message and "holds when the key is absent" in message
+    assert "StringNotLike" in message and "admits every other value" in message
+
+
+def test_trust_003_claims_every_token_carries_are_constrained_by_if_exists_and_for_all_values():
+    # aud and sub are always in the request, so these cannot be satisfied by their absence
+    condition = {"ForAllValues:StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}, "StringLikeIfExists": {f"{GITHUB}:sub": "repo:acme/api:*"}}
+    assert run("iam_trust_web_identity", github(condition)) == []
+    condition = {"ForAllValues:StringEquals": {f"{GITHUB}:aud": "sts.amazonaws.com"}, "StringLikeIfExists": {f"{GITHUB}:sub": "repo:*"}}
+    (message,) = fails(run("iam_trust_web_identity", github(condition)))
+    assert "for subject 'repo:*'" in message
 
 
 def test_trust_003_eks_irsa():

@@ -229,3 +229,14 @@ def test_a_sam_template_inside_a_directory_scan_is_expanded(tmp_path):
     (tmp_path / "template.yaml").write_text(textwrap.dedent(SAM), encoding="utf-8")
     report = _scan(tmp_path)
     assert report.resources_scanned >= 5  # Orders, OrdersRole, Partner, PartnerRole, Bucket
+
+
+def test_without_cfn_lints_sam_transform_sam_templates_are_judged_untransformed(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cfnlint.template.transforms._sam", None)  # as if a cfn-lint without it
+    template, errors = load("sam.yaml", SAM)
+    assert errors == [] and template is not None
+    (note,) = template.notes
+    assert "has no SAM transform" in note.message and note.outcome is Outcome.SKIP
+    assert {r.id: r.type for r in template.resources}["Orders"] == "AWS::Serverless::Function"

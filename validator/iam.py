@@ -595,8 +595,13 @@ class Requirement:
         return tuple(c for c in self.constraints if not c.presence_only)
 
 
-def requirement(document: Document, grant: Grant, key: str) -> Requirement:
-    """What the grant's statement, and the Deny statements covering the grant, require of `key`."""
+def requirement(document: Document, grant: Grant, key: str, always_present: bool = False) -> Requirement:
+    """What the grant's statement, and the Deny statements covering the grant, require of `key`.
+
+    `always_present` is for keys every request carries (the `aud` and `sub` claims of an OIDC token,
+    Cognito's `amr`): `...IfExists` and `ForAllValues:` cannot be satisfied by an absent key there, so
+    they constrain the value like their plain operator.
+    """
     stmt = grant.statement
     entries, unresolved = stmt.conditions()
     found: list[Constraint] = []
@@ -604,9 +609,11 @@ def requirement(document: Document, grant: Grant, key: str) -> Requirement:
     for entry in entries:
         if entry.key.lower() != wanted:
             continue
-        presence = entry.operator.base == "Null" and not entry.operator.qualifier and _all_are(entry.values, "false")
-        if entry.operator.requires_key or presence:
-            found.append(Constraint(entry.operator, entry.key, entry.values, entry.path))
+        op = entry.operator
+        presence = op.base == "Null" and not op.qualifier and _all_are(entry.values, "false")
+        present_anyway = always_present and bool(op.base) and not op.negated and op.base != "Null"
+        if op.requires_key or presence or present_anyway:
+            found.append(Constraint(op, entry.key, entry.values, entry.path))
     for deny in document.statements:
         if deny.effect != "Deny" or deny is stmt or not _deny_covers(deny, grant):
             continue
@@ -777,10 +784,14 @@ def _all_actions() -> frozenset[str]:
 def expand_action(pattern: str) -> list[str]:
     """The actions an Action entry covers (lower-case), from policyuniverse's catalogue; the entry
     itself when it names nothing the catalogue knows."""
+    return list(_expand_action(pattern.lower()))
+
+
+@cache
+def _expand_action(pattern: str) -> tuple[str, ...]:
     if not has_wildcard(pattern):
-        return [pattern.lower()]
-    found = sorted(a for a in _all_actions() if _action_matches(pattern, a))
-    return found or [pattern.lower()]
+        return (pattern,)
+    return tuple(sorted(a for a in _all_actions() if fnmatchcase(a, pattern))) or (pattern,)
 
 
 # --- web identity -----------------------------------------------------------------------------------
@@ -833,7 +844,12 @@ class Issuer:
             return None if re.match(r"^organization:[^:]+:", prefix) else "which admits every Terraform Cloud organization"
         if self.kind == "gitlab":
             return None if re.match(r"^project_path:[^/:]+/", prefix) else "which admits every GitLab project"
-        return None if prefix else "which admits every identity the provider issues tokens for"
+        if prefix:
+            return None
+        return {
+            "circleci": "which admits every project of the CircleCI organization",
+            "bitbucket": "which admits every repository of the Bitbucket workspace",
+        }.get(self.kind, "which admits every identity the provider issues tokens for")
 
 
 _GITHUB = "token.actions.githubusercontent.com"

@@ -88,7 +88,8 @@ class _Context:
 
 def _check(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:
     if "all" in check:
-        return [v for sub in check["all"] for v in _check(sub, ctx)]
+        # Two leaves can reach one unresolved parent: say it once.
+        return list(dict.fromkeys(v for sub in check["all"] for v in _check(sub, ctx)))
     if "any" in check:
         results = [_check(sub, ctx) for sub in check["any"]]
         if any(not r for r in results):
@@ -110,7 +111,8 @@ def _leaf(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:
         outcome = Outcome(check.get("if_absent", ABSENT_DEFAULT.get(op, Outcome.PASS).value))
         if outcome is Outcome.PASS:
             return []
-        return [Violation(outcome, check.get("message", "{label} is not set").format(label=field, value=None, limit=value))]
+        message = check.get("message", "{label} is not set").format(label=field, value=None, limit=value)
+        return [Violation(outcome, message, _nearest_parent(ctx.resource, field))]
     out: list[Violation] = []
     for path, found in values:
         label = path_str(path) or ctx.resource.id
@@ -121,6 +123,19 @@ def _leaf(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:
                 message = check["message"].format(label=label, value=found, limit=value)
             out.append(Violation(violation.outcome, message, (*path, *violation.path)))
     return out
+
+
+def _nearest_parent(resource: Resource, field: str) -> Path:
+    """For an absent field, the deepest part of its path that the template does have (for the line)."""
+    if field.startswith(METADATA) or field == ".":
+        return ()
+    found: Path = ()
+    for key in field.split("."):
+        matches = resolve_field(resource.properties, ".".join(str(k) for k in (*found, key) if isinstance(k, str)))
+        if not matches:
+            break
+        found = matches[0][0]
+    return found
 
 
 METADATA = "@metadata"

@@ -164,7 +164,8 @@ def op_iam_trust_any_principal(value: Any, args: Args) -> list[Violation]:
     for grant in iam.grants(document, iam.ASSUME_ACTIONS):
         stmt, principal = grant.statement, grant.principal
         if principal.unresolved is not None:
-            if not principal.is_reference:  # a resource of the template is never "*"
+            # "*" is written as `"Principal": "*"` or `{"AWS": "*"}`; a resource of the template is never "*"
+            if principal.kind in ("AWS", "?") and not principal.is_reference:
                 out.append(_skip(f"{stmt.label} principal could not be resolved ({principal.unresolved.reason})", principal.path))
             continue
         if not principal.is_any:
@@ -252,7 +253,7 @@ def op_iam_trust_web_identity(value: Any, args: Args) -> list[Violation]:
 
 def _judge_audience(document: iam.Document, grant: iam.Grant, issuer: iam.Issuer) -> list[Violation]:
     stmt, key = grant.statement, issuer.audience_key
-    verdict = _assess([iam.requirement(document, grant, key)], _values_judge(_any_value, "which admits any audience"))
+    verdict = _assess([iam.requirement(document, grant, key, always_present=True)], _values_judge(_any_value, "which admits any audience"))
     lets = f"{stmt.label} lets {issuer.host} assume the role"
     fix = f"require {key} to be {issuer.audience_hint}"
     if verdict.state == "missing":
@@ -267,7 +268,7 @@ def _judge_audience(document: iam.Document, grant: iam.Grant, issuer: iam.Issuer
 
 def _judge_subject(document: iam.Document, grant: iam.Grant, issuer: iam.Issuer) -> list[Violation]:
     stmt, key = grant.statement, issuer.subject_key
-    verdict = _assess([iam.requirement(document, grant, key)], _subject_judge(issuer))
+    verdict = _assess([iam.requirement(document, grant, key, always_present=True)], _subject_judge(issuer))
     lets = f"{stmt.label} lets {issuer.host} assume the role"
     fix = f"pin {key} to {issuer.subject_hint}"
     if verdict.state == "missing":
@@ -470,7 +471,7 @@ def op_iam_trust_cognito(value: Any, args: Args) -> list[Violation]:
             continue
         aud_key, amr_key = f"{host}:aud", f"{host}:amr"
         lets = f"{stmt.label} lets {principal.text if isinstance(principal.value, str) else host} assume the role"
-        aud = _assess([iam.requirement(document, grant, aud_key)], _pool_judge)
+        aud = _assess([iam.requirement(document, grant, aud_key, always_present=True)], _pool_judge)
         fix_aud = f"require StringEquals {aud_key} to be your identity pool id"
         if aud.state == "missing":
             note = iam.unrequired_mentions(stmt, [aud_key])
@@ -482,7 +483,7 @@ def op_iam_trust_cognito(value: Any, args: Args) -> list[Violation]:
             out.append(_skip(f"{stmt.label} {aud_key} could not be resolved ({aud.reason})", (*stmt.path, "Condition")))
         if _guest_role(args.resource, args.template):
             continue  # the pool's unauthenticated role: amr narrows nothing a guest role needs
-        amr = _assess([iam.requirement(document, grant, amr_key)], _amr_judge)
+        amr = _assess([iam.requirement(document, grant, amr_key, always_present=True)], _amr_judge)
         fix_amr = f'require ForAnyValue:StringLike {amr_key} "authenticated"'
         if amr.state == "missing":
             note = iam.unrequired_mentions(stmt, [amr_key])

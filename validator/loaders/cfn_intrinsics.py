@@ -151,7 +151,7 @@ def intrinsic(node: Any) -> tuple[str, Any] | None:
     """(function name, argument) when `node` is an intrinsic function call, else None."""
     if isinstance(node, dict) and len(node) == 1:  # decoded templates hold dicts: no ABC check on the hot path
         ((key, arg),) = node.items()
-        if key == "Ref" or key == "Condition" or key.startswith(("Fn::", "Rain::")):
+        if isinstance(key, str) and (key == "Ref" or key == "Condition" or key.startswith(("Fn::", "Rain::"))):
             return str(key), arg
     return None
 
@@ -260,7 +260,7 @@ class Resolver:
             if isinstance(items, list) and not isinstance(index, bool | Unknown):
                 try:
                     position = int(index)
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):
                     return Unknown("Fn::Select index is not a number")
                 if 0 <= position < len(items):
                     return items[position]

@@ -51,11 +51,14 @@ def expand(path: str, template: Mapping[str, Any]) -> Expansion:
     boto3 session (the translator only reads its region name) and the validation of the policy
     templates file shipped with samtranslator (60 ms per template otherwise).
     """
-    from cfnlint.decode.utils import convert_dict
-    from cfnlint.template.transforms._sam import Transform  # already imported with cfnlint.decode
-    from samtranslator.parser import parser
-    from samtranslator.public.exceptions import InvalidDocumentException
-    from samtranslator.translator import translator as sam_translator
+    try:  # private to cfn-lint (pinned in pyproject.toml): if it ever goes, SAM templates are judged untransformed
+        from cfnlint.decode.utils import convert_dict
+        from cfnlint.template.transforms._sam import Transform  # already imported with cfnlint.decode
+        from samtranslator.parser import parser
+        from samtranslator.public.exceptions import InvalidDocumentException
+        from samtranslator.translator import translator as sam_translator
+    except ImportError as exc:
+        return Expansion(None, error=f"this cfn-lint has no SAM transform ({exc})")
 
     saved = os.environ.get("AWS_DEFAULT_REGION")
     try:

@@ -18,7 +18,6 @@ from typing import Any
 from validator.loaders import cfn_relations, cfn_sam
 from validator.loaders.cfn_intrinsics import (
     NO_VALUE,
-    PSEUDO,
     Resolver,
     Scope,
     assignments,
@@ -42,7 +41,6 @@ from validator.secrets import mask
 PARAMETER = "AWS::CloudFormation::Parameter"  # a template parameter, judged like a resource
 OUTPUT = "AWS::CloudFormation::Output"
 CDK_PATH = "aws:cdk:path"
-_PSEUDO = PSEUDO  # kept for importers of the old name
 
 
 def load(
@@ -251,6 +249,9 @@ def _mark(node: Any) -> tuple[int, int] | None:
     return (mark.line, mark.column) if mark is not None else None
 
 
+_MAX_DEPTH = 100
+
+
 def _collect_lines(node: Any, path: Path, out: dict[Path, int], resolver: Resolver, parent: tuple[int, int] | None) -> None:
     """Line of every key and list item, by the path it has after resolution.
 
@@ -258,6 +259,8 @@ def _collect_lines(node: Any, path: Path, out: dict[Path, int], resolver: Resolv
     are leaves. A key whose mark equals its parent's was made by a transform (SAM), not written:
     it gets no line of its own.
     """
+    if len(path) > _MAX_DEPTH:
+        return
     call = intrinsic(node)
     if call is not None:
         fn, arg = call

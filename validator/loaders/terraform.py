@@ -20,6 +20,7 @@ IAM document; `aws_iam_role.x.arn` is a Reference to `aws_iam_role.x`; a configu
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -105,12 +106,20 @@ Sources = Callable[[str], "ModuleFiles | None"]
 def parse_file(path: str, text: str) -> tuple[Tree | None, LoadError | None]:
     from hcl2 import parses_to_tree
 
+    # A parse allocates hundreds of thousands of tree nodes and no garbage cycles; with the parse
+    # trees of the modules being loaded alive, the cyclic collector would re-traverse them again and
+    # again during the parse (measured: +50 % parse time on the Terraform corpus). Paused, restored.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return parses_to_tree(text if text.endswith("\n") else text + "\n"), None
     except Exception as exc:  # lark's UnexpectedInput family and friends
         line = getattr(exc, "line", None)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, LoadError(path, f"invalid HCL: {first}", line if isinstance(line, int) and line > 0 else None)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def parse_module(directory: str, files: list[tuple[str, str]]) -> ModuleFiles:
