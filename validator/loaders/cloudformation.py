@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from validator.loaders import cfn_relations, cfn_sam
+from validator.loaders import cfn_decode, cfn_relations, cfn_sam
 from validator.loaders.cfn_intrinsics import (
     NO_VALUE,
     Resolver,
@@ -52,14 +52,9 @@ def load(
 ) -> tuple[Template | None, list[LoadError]]:
     """One template. `parameters` are values for this scan (from --parameters/--parameter, or from
     the parent stack); `cfn_lint` adds cfn-lint's error-level findings as notes."""
-    from cfnlint.decode import decode_str  # heavy import: only when a template is loaded
-
-    try:
-        decoded, matches = decode_str(text)
-    except Exception as exc:  # the decoder's own failure is still a per-file error
-        return None, [LoadError(path, f"cannot decode template: {exc}")]
-    if matches:
-        return None, [_decode_error(path, m) for m in matches]
+    decoded, errors = _decode(path, text, exact=cfn_lint)
+    if errors:
+        return None, errors
     if not isinstance(decoded, Mapping):
         return None, [LoadError(path, "template is not a mapping")]
     if not isinstance(decoded.get("Resources"), Mapping):
@@ -228,6 +223,28 @@ def _sam_note(path: str, decoded: Mapping[str, Any], error: str) -> Finding:
         location=Location(path, _line(decoded, "Transform")),
         remediation="Fix the SAM resource the error names (cfn-lint reports it as E0001).",
     )
+
+
+def _decode(path: str, text: str, exact: bool) -> tuple[Any, list[LoadError]]:
+    """Decode with the fast path (cfn_decode) where it can; cfn-lint's decoder for everything else:
+    YAML or JSON the C parser rejects (for cfn-lint's exact error), SAM templates (the transform
+    works on cfn-lint's nodes) and `--cfn-lint` runs (its rules get its own decoding)."""
+    if not exact:
+        try:
+            decoded = cfn_decode.decode(text)
+        except cfn_decode.DecodeError as exc:
+            return None, [LoadError(path, str(exc), exc.line)]
+        if isinstance(decoded, Mapping) and not cfn_sam.is_sam(decoded):
+            return decoded, []
+    from cfnlint.decode import decode_str  # heavy import (0.3 s): only when the fast path cannot decide
+
+    try:
+        decoded, matches = decode_str(text)
+    except Exception as exc:  # the decoder's own failure is still a per-file error
+        return None, [LoadError(path, f"cannot decode template: {exc}")]
+    if matches:
+        return None, [_decode_error(path, m) for m in matches]
+    return decoded, []
 
 
 def _decode_error(path: str, match: Any) -> LoadError:
