@@ -613,3 +613,23 @@ def test_a_known_reference_is_its_value_in_expressions_and_a_reference_alone():
     assert p["formatted"] == "role/app"
     assert json.loads(p["encoded"]) == {"Role": "app"}
     assert isinstance(p["max"], Reference) and p["max"].attribute == "max_session_duration"
+
+
+def test_heredoc_json_with_a_computed_object_key_makes_that_object_unknown():
+    main = textwrap.dedent(
+        """\
+        variable "issuer" {}
+        resource "aws_iam_role" "r" {
+          assume_role_policy = <<EOF
+        {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+          "Condition": {"StringEquals": {"${var.issuer}:sub": "repo:acme/app:*"}}}]}
+        EOF
+        }
+        """
+    )
+    template, errors = load_module("m", [("m/main.tf", main)])
+    assert errors == [] and template is not None
+    (role,) = [r for r in template.resources if r.type == "aws_iam_role"]
+    statement = role.properties["assume_role_policy"]["Statement"][0]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert is_unknown(statement["Condition"]["StringEquals"])

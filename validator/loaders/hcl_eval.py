@@ -1,8 +1,12 @@
 """Evaluate HCL expressions from python-hcl2's Lark tree into plain values or Unknown.
 
 Only what static analysis can know: literals, strings and templates, collections, variables and
-locals, conditionals, arithmetic, `for` expressions and a table of pure functions. Everything else
-(resource attributes known after apply, unknown functions) is an explicit Unknown; nothing raises.
+locals, conditionals, arithmetic, `for` expressions, splats over known lists, and a table of pure
+functions, plus `file()` / `templatefile()` of files inside the scanned tree (`Scope.files`).
+References to resources, data sources and modules go to `Scope.references(root, steps)`, where the
+module loader resolves them (policy documents, module outputs, instance addresses); without it, or
+when it returns None, they are Unknown / Reference. Everything else (attributes known after apply,
+unknown functions) is an explicit Unknown; nothing raises.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ _MAX_DEPTH = 200
 
 
 def subtrees(tree: Tree) -> list[Tree]:
-    return [c for c in tree.children if isinstance(c, Tree) and c.data not in _SKIP]
+    """The child nodes that matter (no tokens, no newlines or comments); computed once per node, as a
+    module's trees are evaluated once per module instance. Callers never modify the list."""
+    cached: list[Tree] | None = tree.__dict__.get("_subtrees")
+    if cached is None:
+        cached = [c for c in tree.children if isinstance(c, Tree) and c.data not in _SKIP]
+        tree.__dict__["_subtrees"] = cached
+    return cached
 
 
 def identifier(tree: Tree) -> str:
@@ -303,6 +313,10 @@ def _restore_unknowns(value: Any, unknowns: list[Unknown]) -> Any:
     if isinstance(value, list):
         return [_restore_unknowns(v, unknowns) for v in value]
     if isinstance(value, dict):
+        for key in value:
+            m = _PLACEHOLDER_RE.search(key)
+            if m is not None:  # a computed key: the object's shape is unknown, as with jsonencode
+                return Unknown(f"object key uses {unknowns[int(m.group(1))].reason}")
         return {k: _restore_unknowns(v, unknowns) for k, v in value.items()}
     return value
 
