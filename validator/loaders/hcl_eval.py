@@ -29,13 +29,7 @@ _MAX_DEPTH = 200
 
 
 def subtrees(tree: Tree) -> list[Tree]:
-    """The child nodes that matter (no tokens, no newlines or comments); computed once per node, as a
-    module's trees are evaluated once per module instance. Callers never modify the list."""
-    cached: list[Tree] | None = tree.__dict__.get("_subtrees")
-    if cached is None:
-        cached = [c for c in tree.children if isinstance(c, Tree) and c.data not in _SKIP]
-        tree.__dict__["_subtrees"] = cached
-    return cached
+    return [c for c in tree.children if isinstance(c, Tree) and c.data not in _SKIP]
 
 
 def identifier(tree: Tree) -> str:

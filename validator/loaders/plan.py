@@ -67,6 +67,14 @@ def load_plan(
         doc, error = parse(path, text)
         if doc is None:
             return None, [error] if error else []
+    try:
+        return _load(path, text, doc, source)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # Terraform never writes such a file; a hand-edited one is an error, never a traceback
+        return None, [LoadError(path, f"unexpected plan JSON structure ({type(exc).__name__}: {exc})")]
+
+
+def _load(path: str, text: str, doc: Mapping[str, Any], source: Template | None) -> tuple[Template | None, list[LoadError]]:
     reader = _PlanReader(path, text, doc)
     resources = list(reader.resources())
     if source is None:
@@ -179,7 +187,7 @@ class _PlanReader:
         for address, entry, rc in self._entries():
             change = rc.get("change") if rc else None
             actions = change.get("actions") if isinstance(change, Mapping) else None
-            if isinstance(actions, list) and actions and all(a in _GONE for a in actions):
+            if isinstance(actions, list) and actions and all(isinstance(a, str) and a in _GONE for a in actions):
                 continue  # being destroyed (or forgotten): nothing to judge
             if isinstance(change, Mapping) and isinstance(change.get("after"), Mapping):
                 after, unknown, sensitive = change["after"], change.get("after_unknown"), change.get("after_sensitive")

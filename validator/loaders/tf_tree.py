@@ -169,16 +169,22 @@ class _Tree:
         done.add(key)
         module = self.module(key) or terraform.ModuleFiles(self.dirs.get(key, key), (), (), ())
         tfvars = [(f.path, f.text) for f in self.tfvars.get(key, [])]
-        result = terraform.load_root(
-            module,
-            tfvars=tfvars,
-            var_files=self.var_files,
-            variables=values,
-            cli_variables=self.variables,
-            roots=self.roots,
-            sources=self.module,
-            declared=self.declared,
-        )
+        try:
+            result = terraform.load_root(
+                module,
+                tfvars=tfvars,
+                var_files=self.var_files,
+                variables=values,
+                cli_variables=self.variables,
+                roots=self.roots,
+                sources=self.module,
+                declared=self.declared,
+            )
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            # our own failure on an odd configuration: reported against the module, the scan goes on
+            where = module.files[0] if module.files else module.directory
+            error = LoadError(where, f"could not evaluate the module in {module.directory} ({type(exc).__name__}: {exc})")
+            return None, self._new_errors([error]), []
         done.update(_key(d) for d in result.modules)
         for error in result.errors:
             if error.file in {p for p, _ in tfvars}:
