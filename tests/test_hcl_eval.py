@@ -633,3 +633,33 @@ def test_heredoc_json_with_a_computed_object_key_makes_that_object_unknown():
     statement = role.properties["assume_role_policy"]["Statement"][0]
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert is_unknown(statement["Condition"]["StringEquals"])
+
+
+def test_optional_attributes_left_out_of_a_typed_object_are_null_not_unknown():
+    main = textwrap.dedent(
+        """\
+        variable "permissions" {
+          type = map(object({
+            actions     = optional(list(string))
+            not_actions = optional(list(string))
+            principals  = optional(list(string))
+          }))
+          default = { Read = { actions = ["s3:GetObject"] } }
+        }
+        resource "aws_iam_user_policy" "p" {
+          dynamic "statement" {
+            for_each = var.permissions
+            content {
+              sid         = try(coalesce(statement.value.sid, statement.key))
+              actions     = statement.value.actions
+              not_actions = statement.value.not_actions
+              principals  = statement.value.principals != null ? statement.value.principals : []
+            }
+          }
+        }
+        """
+    )
+    template, errors = load_module("m", [("m/main.tf", main)])
+    assert errors == [] and template is not None
+    (policy,) = [r for r in template.resources if r.type == "aws_iam_user_policy"]
+    assert policy.properties["statement"] == [{"sid": "Read", "actions": ["s3:GetObject"], "principals": []}]

@@ -22,6 +22,12 @@ from lark import Token, Tree
 
 from validator.model import SELF_ACCOUNT, Reference, Unknown, contains_unknown
 
+
+class MissingAttribute(Unknown):
+    """`obj.key` where the object has no `key`. Terraform only accepts that for an `optional(...)`
+    attribute of a typed object, whose value is then null: an attribute set to it is absent."""
+
+
 _SKIP = {"new_line_or_comment"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
@@ -432,7 +438,8 @@ def index_into(value: Any, steps: list[Any]) -> Any:
             return key
         if isinstance(value, Mapping):
             if str(key) not in value:
-                return Unknown(f"no attribute {key}")
+                # `obj.key` (not `obj["key"]`) on an object without it: an optional attribute, null
+                return Unknown(f"no attribute {key}") if isinstance(step, Index) else MissingAttribute(f"no attribute {key}")
             value = value[str(key)]
         elif isinstance(value, list):
             try:
@@ -517,11 +524,16 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _null_if_missing(value: Any) -> Any:
+    """An optional attribute left out of a typed object is null to operators and functions."""
+    return None if isinstance(value, MissingAttribute) else value
+
+
 def _binary_op(tree: Tree, scope: Scope, depth: int) -> Any:
     left_tree, term = subtrees(tree)
     operator_tree, right_tree = subtrees(term)
     op = _tokens_text(operator_tree).strip()
-    left, right = known_value(evaluate(left_tree, scope, depth)), known_value(evaluate(right_tree, scope, depth))
+    left, right = _null_if_missing(known_value(evaluate(left_tree, scope, depth))), _null_if_missing(known_value(evaluate(right_tree, scope, depth)))
     if op == "&&" and left is False or op == "||" and left is True:
         return left
     if contains_unknown(left) or contains_unknown(right):
@@ -601,7 +613,7 @@ def _function_call(tree: Tree, scope: Scope, depth: int) -> Any:
         fn = _file_function(name, scope, depth)
     if fn is None:
         return Unknown(f"function {name}() is not evaluated")
-    args = [known_value(evaluate(a, scope, depth)) for a in arg_trees]
+    args = [_null_if_missing(known_value(evaluate(a, scope, depth))) for a in arg_trees]
     if expand and args:
         if not isinstance(args[-1], list):
             return Unknown(f"{name}(...) expansion of an unresolved list")

@@ -33,6 +33,7 @@ from validator.loaders import tf_policy_document
 from validator.loaders.hcl_eval import (
     FileAccess,
     Index,
+    MissingAttribute,
     ResolvedReference,
     Scope,
     Step,
@@ -648,8 +649,11 @@ def _body_values(body: Tree, scope: Scope, path: Path, lines: dict[Path, int]) -
             name = identifier(name_tree)
             if not path and name in _META:
                 continue
+            value = evaluate(value_tree, scope)
+            if isinstance(value, MissingAttribute):
+                continue  # an optional attribute left out of a typed object: null, so not set
             lines[(*path, name)] = node.meta.line
-            out[name] = evaluate(value_tree, scope)
+            out[name] = value
         elif node.data == "block":
             parts = subtrees(node)
             kind = identifier(parts[0])
