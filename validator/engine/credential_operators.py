@@ -29,6 +29,11 @@ _SCRIPT_ASSIGNMENT = re.compile(
     r"\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|aws_access_key_id|aws_secret_access_key|aws_session_token)"
     r"\s*[=:]\s*[\"']?([^\s\"'`;]*)"
 )
+# `aws configure set [--profile p] [p.]aws_access_key_id VALUE`: the CLI's own way to store a key.
+_CONFIGURE_SET = re.compile(
+    r"\baws\s+configure\s+set\s+(?:--profile\s+\S+\s+)?(?:[\w-]+\.)?"
+    r"(aws_access_key_id|aws_secret_access_key|aws_session_token)\s+[\"']?([^\s\"'`;]*)"
+)
 _USER_DATA_KEYS = {"userdata", "user_data", "user_data_base64"}
 _MAX_DEPTH = 64
 
@@ -128,7 +133,7 @@ def op_no_credentials_in_environment(value: Any, args: Args) -> list[Violation]:
     out: list[Violation] = []
     if isinstance(value, str) and value.lstrip()[:1] not in ("{", "["):  # a script: user data
         text = _decoded_user_data(args.label.split(".")[-1], value) or value
-        for m in _SCRIPT_ASSIGNMENT.finditer(text):
+        for m in (*_SCRIPT_ASSIGNMENT.finditer(text), *_CONFIGURE_SET.finditer(text)):
             if m.group(2) and not m.group(2).startswith("$"):
                 out.append(Violation(Outcome.FAIL, f"{m.group(1)} is set to a literal value in {args.label}"))
         return out
@@ -184,13 +189,15 @@ def op_no_secret_attribute_reference(value: Any, args: Args) -> list[Violation]:
     allowed = set(spec.get("allowed_types", []))
     if args.resource is not None and args.resource.type in allowed:
         return []
-    resources = _targets(args)
+    candidates = [(p, leaf) for p, _key, leaf in _walk(value) if isinstance(leaf, Reference) and leaf.attribute in attributes]
+    if not candidates:
+        return []
+    resources = _targets(args)  # built only when needed: this operator runs on every resource
     out: list[Violation] = []
-    for path, _key, leaf in _walk(value):
-        if isinstance(leaf, Reference) and leaf.attribute in attributes:
-            target = resources.get(leaf.target)
-            if target is None or target.type in target_types:
-                out.append(Violation(Outcome.FAIL, f"{_where(args, path)} exposes {leaf.target}.{leaf.attribute}, the secret of a long-term access key", path))
+    for path, leaf in candidates:
+        target = resources.get(leaf.target)
+        if target is None or target.type in target_types:
+            out.append(Violation(Outcome.FAIL, f"{_where(args, path)} exposes {leaf.target}.{leaf.attribute}, the secret of a long-term access key", path))
     return out
 
 

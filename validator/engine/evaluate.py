@@ -40,14 +40,26 @@ def evaluate(
 ) -> list[Finding]:
     """Every outcome of every applicable (policy, resource) pair, PASS included, sorted."""
     policies = tuple(policies)
+    effective = {p.id: {**p.params, **((params or {}).get(p.id, {}))} for p in policies}
+    by_type = _by_type(policies)
     findings: list[Finding] = []
     for template in templates:
         for resource in template.resources:
-            for policy in policies:
-                if applies(policy, resource):
-                    effective = {**policy.params, **((params or {}).get(policy.id, {}))}
-                    findings.extend(evaluate_resource(policy, resource, effective, template))
+            fmt = match_format(resource.format)
+            named, everything = by_type.get((fmt, resource.type), ()), by_type.get((fmt, "*"), ())
+            for policy in (*named, *(p for p in everything if all(p is not q for q in named))):
+                findings.extend(evaluate_resource(policy, resource, effective[policy.id], template))
     return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _by_type(policies: tuple[Policy, ...]) -> dict[tuple[str, str], list[Policy]]:
+    """(format, resource type or "*") → the policies that name it, in pack order."""
+    index: dict[tuple[str, str], list[Policy]] = {}
+    for policy in policies:
+        for fmt, match in policy.match.items():
+            for rtype in dict.fromkeys(match["types"]):  # types are strings: hashable
+                index.setdefault((fmt, rtype), []).append(policy)
+    return index
 
 
 def evaluate_resource(
