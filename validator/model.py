@@ -214,6 +214,9 @@ class Finding:
     # `waiver_expired` the waiver's date has passed and the finding fails again.
     waiver: Waiver | None = None
     waiver_expired: bool = False
+    # For a resource inside a local Terraform module: the module calls that reach it, outermost
+    # first, each "file:line module.name". Shown with the finding; not part of its identity.
+    called_from: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def sort_key(self) -> tuple[Any, ...]:

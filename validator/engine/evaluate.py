@@ -87,6 +87,7 @@ def _finding(policy: Policy, resource: Resource, outcome: Outcome, message: str,
         format=resource.format,
         location=Location(resource.location.file, line),
         remediation=policy.remediation.text,
+        called_from=tuple(str(c) for c in resource.metadata.get("module_calls", ())) if resource.metadata else (),
     )
 
 

@@ -24,6 +24,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "location": {"file": f.location.file, "line": f.location.line},
         "remediation": f.remediation,
         **({"waiver": _waiver(f.waiver, "expired" if f.waiver_expired else "active")} if f.waiver else {}),
+        **({"called_from": list(f.called_from)} if f.called_from else {}),
     }
 
 

@@ -158,6 +158,14 @@ def _baseline_suppression(report: Report) -> dict[str, Any]:
     }
 
 
+def _call_location(index: int, call: str) -> dict[str, Any]:
+    """ "main.tf:12 module.vendor" → a related location with that file and line."""
+    where, _, name = call.partition(" ")
+    file, _, line = where.rpartition(":")
+    physical = _physical(file, int(line)) if line.isdigit() and file else _physical(where, None)
+    return {"id": index, "physicalLocation": physical, "message": {"text": mask(f"called from {name}".strip())}}
+
+
 def _result(f: Finding, fp: str, rule_index: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": f.policy_id,
@@ -167,6 +175,9 @@ def _result(f: Finding, fp: str, rule_index: dict[str, int]) -> dict[str, Any]:
         "locations": [_location(f)],
         "partialFingerprints": {FINGERPRINT_KEY: fp},
     }
+    related = [_call_location(i, call) for i, call in enumerate(f.called_from)]
+    if related:  # the module calls that reach this resource: where a fix may belong instead
+        result["relatedLocations"] = related
     if f.waiver is not None and f.waiver_expired:
         expires = f.waiver.expires.isoformat() if f.waiver.expires else None
         result["properties"] = {"waiverExpired": expires, "waiverReason": f.waiver.reason}

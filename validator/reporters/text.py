@@ -36,6 +36,8 @@ def render(report: Report, color: bool = False, width: int = 100, verbosity: int
         style = _STYLE[f.severity]
         out.print(f"[{style}]{f.severity.value.upper():8}[/] [bold]{f.policy_id}[/]  {escape(f.title)}")
         out.print(f"         {escape(str(f.location))}  {escape(f.resource_id)} ({escape(f.resource_type)})")
+        if f.called_from:
+            out.print(f"         [dim]called from[/] {escape(' > '.join(f.called_from))}")
         out.print(f"         {escape(f.message)}")
         if f.waiver is not None and f.waiver_expired:
             out.print(f"         [bold red]{escape(waiver_expired_text(f.waiver))}[/]")
