@@ -663,3 +663,16 @@ def test_optional_attributes_left_out_of_a_typed_object_are_null_not_unknown():
     assert errors == [] and template is not None
     (policy,) = [r for r in template.resources if r.type == "aws_iam_user_policy"]
     assert policy.properties["statement"] == [{"sid": "Read", "actions": ["s3:GetObject"], "principals": []}]
+
+
+def test_base64encode_user_data_stays_readable_to_the_credential_policies():
+    main = 'resource "aws_launch_template" "web" {\n  user_data = base64encode("export AWS_ACCESS_KEY_ID=AKIAJQCG7LDR4O4KVR5Q\\n")\n}\n'
+    template, errors = load_module("m", [("m/main.tf", main)])
+    assert errors == [] and template is not None
+    (lt,) = [r for r in template.resources if r.type == "aws_launch_template"]
+    assert lt.properties["user_data"] == "ZXhwb3J0IEFXU19BQ0NFU1NfS0VZX0lEPUFLSUFKUUNHN0xEUjRPNEtWUjVRCg=="
+
+
+def test_base64decode_round_trip():
+    p = props('resource "aws_iam_role" "r" {\n  v = base64decode(base64encode("trust me"))\n}\n')
+    assert p["v"] == "trust me"

@@ -11,6 +11,7 @@ unknown functions) is an explicit Unknown; nothing raises.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -710,6 +711,9 @@ def _toset(value: list[Any]) -> list[Any]:
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "jsonencode": _jsonencode,
     "jsondecode": lambda s: json.loads(s),
+    # user_data_base64 = base64encode(...) is how launch templates carry scripts: keep them readable
+    "base64encode": lambda s: base64.b64encode(str(s).encode("utf-8")).decode("ascii"),
+    "base64decode": lambda s: base64.b64decode(s, validate=True).decode("utf-8"),
     "merge": _merge,
     "concat": lambda *lists: [x for li in lists for x in li],
     "flatten": _flatten,
