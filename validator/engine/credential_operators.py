@@ -156,6 +156,15 @@ def _targets(args: Args) -> dict[str, Resource]:
     return {_base_address(r.id): r for r in (args.template.resources if args.template else ())}
 
 
+def _names(ref: str, address: str, resource: Resource) -> bool:
+    """`ref` names the resource: its address, its `Name`/`name`, or an ARN ending in that name
+    (`arn:...:secret:orders/db`, with or without the `-AbCdEf` suffix Secrets Manager appends)."""
+    names = {n for n in (resource.properties.get("Name"), resource.properties.get("name")) if isinstance(n, str) and n}
+    if ref == address or ref in names:
+        return True
+    return ref.startswith("arn:") and any(re.search(rf":{re.escape(n)}(?:-[A-Za-z0-9]{{6}})?$", ref) for n in names)
+
+
 def op_referenced_by(value: Any, args: Args) -> list[Violation]:
     """Some resource of the given types refers to this one in the given field (secret ← rotation)."""
     spec = args.value or {}
@@ -174,7 +183,7 @@ def op_referenced_by(value: Any, args: Args) -> list[Violation]:
             return []
         if isinstance(ref, Unknown) and not isinstance(ref, Reference):
             unresolved = True
-        if isinstance(ref, str) and ref in (me, args.resource.properties.get("Name"), args.resource.properties.get("name")):
+        if isinstance(ref, str) and _names(ref, me, args.resource):
             return []
     if unresolved:
         return [Violation(Outcome.SKIP, f"a {'/'.join(sorted(types))} exists whose {field} could not be resolved")]
