@@ -78,6 +78,7 @@ def test_yaml_the_c_parser_rejects_falls_back_to_cfn_lint_for_its_error():
 
 def test_python_tags_are_never_executed():
     text = "Resources:\n  R:\n    Type: !!python/object/apply:os.system ['echo hacked']\n"
-    assert cfn_decode.decode(text) is None  # not constructed; cfn-lint's safe loader reports it
+    with pytest.raises(cfn_decode.DecodeError, match=r"YAML tag !!python/object/apply:os.system is not allowed"):
+        cfn_decode.decode(text)  # refused, never constructed (issue 8: said in so many words, with the line)
     template, errors = load("t.yaml", text)
-    assert template is None and errors
+    assert template is None and errors and errors[0].line == 3

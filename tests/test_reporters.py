@@ -255,14 +255,18 @@ def test_sarif_rules_and_results(report):
     invocation = run_["invocations"][0]
     assert invocation["executionSuccessful"] is True
     notes = invocation["toolExecutionNotifications"]
-    assert [n["level"] for n in notes] == ["error", "error"]
+    # errors first; then every skipped file and the summary line as notes (issue 8: every file accounted for)
+    assert [n["level"] for n in notes] == ["error", "error", "note", "note"]
+    assert invocation["properties"]["files"] == {"scanned": 3, "skipped": 1, "error": 1}
+    assert notes[2]["message"]["text"] == "skipped: not a template file type"
+    assert notes[3]["message"]["text"].startswith("iac-validator: 3 file(s) scanned, 1 skipped, 1 could not be read")
     assert notes[0]["locations"][0]["physicalLocation"] == {
         "artifactLocation": {"uri": "stacks/broken.yaml"},
         "region": {"startLine": 7},
     }
     assert "KeyError" in notes[1]["message"]["text"]
     descriptors = driver["notifications"]
-    assert [descriptors[n["descriptor"]["index"]]["id"] for n in notes] == ["load-error", "policy-error"]
+    assert [descriptors[n["descriptor"]["index"]]["id"] for n in notes] == ["load-error", "policy-error", "file-skipped", "scan-summary"]
     assert driver["rules"][notes[1]["associatedRule"]["index"]]["id"] == "WORKLOAD-001"
 
 
@@ -338,7 +342,8 @@ def test_junit_parses_and_counts_add_up(report):
         for k in totals:
             totals[k] += counted[k]
     assert {k: int(root.get(k)) for k in totals} == totals
-    assert totals == {"tests": 10, "failures": 5, "errors": 2, "skipped": 1}  # 2 passing pairs are plain testcases
+    # 2 passing pairs are plain testcases; the skipped README.md is a skipped testcase of "skipped files"
+    assert totals == {"tests": 11, "failures": 5, "errors": 2, "skipped": 2}
     passing = [c for c in root.iter("testcase") if not list(c)]
     assert sorted(c.get("name") for c in passing) == ["AppServer (AWS::EC2::Instance)", "aws_iam_role.analyst (aws_iam_role)"]
 
@@ -346,8 +351,12 @@ def test_junit_parses_and_counts_add_up(report):
 def test_junit_content(report):
     root = ET.fromstring(junit.render(report).encode("utf-8"))
     suites = {s.get("name"): s for s in root.findall("testsuite")}
-    # every scanned file (even without findings) and every unreadable file; not skipped files
-    assert set(suites) == {"stacks/broken.yaml", "stacks/vendor.yaml", "tf/main.tf", "tf/outputs.tf"}
+    # every scanned file (even without findings) and every unreadable file; skipped files in a suite of their own
+    assert set(suites) == {"stacks/broken.yaml", "stacks/vendor.yaml", "tf/main.tf", "tf/outputs.tf", "skipped files"}
+    (readme,) = suites["skipped files"].findall("testcase")
+    assert readme.get("name") == "README.md" and readme.find("skipped").get("message") == "not a template file type"
+    counts = {p.get("name"): p.get("value") for p in suites["skipped files"].iter("property")}
+    assert counts == {"files.scanned": "3", "files.skipped": "1", "files.error": "1"}
     broken = suites["stacks/broken.yaml"].findall("testcase")
     assert len(broken) == 1 and broken[0].find("error").get("message") == "mapping values are not allowed here"
 
@@ -373,7 +382,13 @@ def test_junit_survives_control_characters(report):
 
 
 def test_gitlab_code_quality(report):
-    issues = json.loads(gitlab.render(report))
+    every = json.loads(gitlab.render(report))
+    # the unreadable and the skipped file are issues too, after the findings
+    assert [(i["check_name"], i["severity"], i["location"]["path"]) for i in every[5:]] == [
+        (gitlab.LOAD_ERROR, "major", "stacks/broken.yaml"),
+        (gitlab.SKIPPED_FILE, "info", "README.md"),
+    ]
+    issues = every[:5]
     assert isinstance(issues, list) and len(issues) == 5
     for issue in issues:
         assert {"description", "check_name", "fingerprint", "severity", "location"} <= set(issue)
@@ -408,7 +423,9 @@ def test_markdown_top_and_sections(report):
     assert "[stacks/vendor.yaml:13](stacks/vendor.yaml#L13)" in md
     assert "no owner tag \\| Tags is empty" in md  # a pipe in a cell is escaped
     assert all(len(re.split(r"(?<!\\)\|", row)) == 7 for row in table)  # 5 cells per row
-    assert md.count("<details>") == 4 and md.count("</details>") == 4  # TRUST, WORKLOAD, SESSION, TAG
+    assert md.count("<details>") == 5 and md.count("</details>") == 5  # TRUST, WORKLOAD, SESSION, TAG; skipped files
+    assert "3 files scanned · 1 skipped · 1 could not be read" in md
+    assert "- `README.md`: not a template file type" in md
     assert "**Unresolved:** 1 check" in md
     assert "### Errors (2)" in md and "mapping values are not allowed here" in md
     assert "**Skipped:** 1 file" in md
@@ -417,7 +434,7 @@ def test_markdown_top_and_sections(report):
 def test_markdown_gate_passed(report):
     md = markdown.render(replace(report, findings=(), errors=(), gate_passed=True, gate_reasons=()))
     assert md.splitlines()[1] == "## ✅ iac-validator: gate passed"
-    assert "No failing findings." in md and "<details>" not in md
+    assert "No failing findings." in md and md.count("<details>") == 1  # the skipped files only
 
 
 def many_findings_report(n: int = 500, policies: int = 40) -> Report:
@@ -489,7 +506,9 @@ def test_end_to_end_every_format(tmp_path):
     outputs = {fmt: FORMATS[fmt](result) for fmt in ("sarif", "junit", "markdown", "gitlab")}
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(outputs["sarif"]))
     assert int(ET.fromstring(outputs["junit"].encode()).get("failures")) == len(result.findings)
-    assert len(json.loads(outputs["gitlab"])) == len(result.findings)
+    issues = json.loads(outputs["gitlab"])
+    assert len([i for i in issues if i["check_name"] != gitlab.SKIPPED_FILE]) == len(result.findings)
+    assert [i["location"]["path"].endswith("notes.txt") for i in issues if i["check_name"] == gitlab.SKIPPED_FILE] == [True]
     assert "## ❌" in outputs["markdown"]
 
 
@@ -508,6 +527,8 @@ def test_sarif_policy_error_without_failures(report):
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(doc)
     run_ = doc["runs"][0]
     assert run_["results"] == [] and run_["tool"]["driver"]["rules"] == []
-    (note,) = run_["invocations"][0]["toolExecutionNotifications"]
+    notes = run_["invocations"][0]["toolExecutionNotifications"]
+    descriptors = run_["tool"]["driver"]["notifications"]
+    (note,) = [n for n in notes if descriptors[n["descriptor"]["index"]]["id"] == "policy-error"]
     assert "associatedRule" not in note
     assert run_["tool"]["driver"]["notifications"][note["descriptor"]["index"]]["id"] == "policy-error"

@@ -157,6 +157,26 @@ def scan(
         Path | None,
         typer.Option("--tf-source", metavar="DIR", help="The Terraform configuration of the plan JSON being scanned (for .tf file:line)."),
     ] = None,
+    max_file_size: Annotated[
+        str | None,
+        typer.Option("--max-file-size", metavar="SIZE", help="Skip larger files (default 10MB; 512k, 2MB, or bytes)."),
+    ] = None,
+    file_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--file-timeout",
+            metavar="SECONDS",
+            min=0,
+            help="Time one file (a Terraform module directory) may take to load or judge; past it, it is an error (default 60; 0: no limit).",
+        ),
+    ] = None,
+    follow_symlinks: Annotated[
+        bool, typer.Option("--follow-symlinks", help="Follow symbolic links that lead out of the scanned tree (skipped by default).")
+    ] = False,
+    allow_errors: Annotated[
+        bool,
+        typer.Option("--allow-errors", help="Files that cannot be read are reported but do not fail the run (no exit code 2)."),
+    ] = False,
 ) -> None:
     """Scan templates and print a scored report. Exit 0 passed, 1 gate failed, 2 usage error or unreadable input."""
     from validator.reporters import render
@@ -172,6 +192,8 @@ def scan(
     )
     config = _cloudformation_options(config, parameters_file or [], parameter or [], cfn_lint)
     config = _terraform_options(config, var_file or [], var or [], tf_source)
+    config = _limit_options(config, max_file_size, file_timeout, follow_symlinks, allow_errors)
+    _quiet_libraries(verbose=verbosity > 0)
     if verbosity > 0:
         _note(f"configuration: {repo.source}" if repo else "configuration: none found (defaults)")
     bar = _LazyProgress() if progress_wanted(sys.stderr, os.environ, quiet) else None
@@ -201,9 +223,74 @@ def scan(
         _write(baseline_write, dump_baseline(entries, report.tool_version))
         if verbosity >= 0:
             _note(f"wrote {len(entries)} finding(s) to the baseline {baseline_write}")
-    if report.errors or any(f.outcome.value == "error" for f in report.findings):
+    from validator.run import blocking_errors
+
+    if blocking_errors(report, config.allow_errors):
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_PASSED if report.gate_passed else EXIT_GATE_FAILED)
+
+
+def _limit_options(
+    config: Config, max_file_size: str | None, file_timeout: float | None, follow_symlinks: bool, allow_errors: bool
+) -> Config:
+    """--max-file-size, --file-timeout, --follow-symlinks, --allow-errors (validator/limits.py)."""
+    from dataclasses import replace
+
+    from validator.limits import parse_size
+
+    changes: dict[str, object] = {}
+    if max_file_size is not None:
+        try:
+            changes["max_file_size"] = parse_size(max_file_size)
+        except ValueError as exc:
+            _usage(f"--max-file-size {exc}")
+    if file_timeout is not None:
+        changes["file_timeout"] = file_timeout or None
+    if follow_symlinks:
+        changes["follow_symlinks"] = True
+    if allow_errors:
+        changes["allow_errors"] = True
+    return replace(config, **changes) if changes else config
+
+
+class _MaskingFilter:
+    """Log records leave through `mask`: a library logging a line of a template cannot leak a key."""
+
+    def filter(self, record: object) -> bool:
+        import logging
+
+        from validator.secrets import mask
+
+        if isinstance(record, logging.LogRecord):
+            record.msg, record.args = mask(record.getMessage()), None
+        return True
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    """Library logs (cfn-lint, samtranslator) go to stderr masked: warnings only, info with --verbose.
+    Without a handler of ours, Python's last-resort handler would print them unmasked."""
+    import logging
+
+    class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+        """Writes to whatever sys.stderr is when a record comes (a test runner swaps it)."""
+
+        @property  # type: ignore[override]
+        def stream(self) -> object:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value: object) -> None:
+            pass
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_iac_validator", False)]:
+        root.removeHandler(old)
+    handler = StderrHandler()
+    handler._iac_validator = True  # type: ignore[attr-defined]
+    handler.addFilter(_MaskingFilter())
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.addHandler(handler)
 
 
 def _cloudformation_options(config: Config, files: list[Path], items: list[str], cfn_lint: bool) -> Config:
@@ -249,12 +336,16 @@ def _terraform_options(config: Config, var_files: list[Path], items: list[str], 
 
 
 def _usage(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    from validator.secrets import mask
+
+    typer.echo(f"error: {mask(message)}", err=True)
     raise typer.Exit(EXIT_USAGE)
 
 
 def _note(message: str) -> None:
-    typer.echo(message, err=True)
+    from validator.secrets import mask
+
+    typer.echo(mask(message), err=True)
 
 
 def _write(path: Path, text: str) -> None:

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from validator.limits import DEFAULT_FILE_TIMEOUT, DEFAULT_MAX_FILE_BYTES
 from validator.model import BaselineEntry, LoadError, Scope, Severity, Waiver
 
 
@@ -45,3 +46,10 @@ class Config:
     baseline_file: str | None = None
     scope: Scope | None = None  # changed-files mode: what is in scope and why
     stdin: str | None = None  # the text of `-` among paths
+    # Limits for hostile input (validator/limits.py): larger files are skipped; a file (a Terraform
+    # module directory) that takes longer to load is an error; links out of the tree are skipped
+    # unless followed; --allow-errors: unreadable inputs are reported but do not set exit code 2.
+    max_file_size: int = DEFAULT_MAX_FILE_BYTES
+    file_timeout: float | None = DEFAULT_FILE_TIMEOUT
+    follow_symlinks: bool = False
+    allow_errors: bool = False

@@ -13,7 +13,7 @@ from dataclasses import fields, replace
 from datetime import date
 from typing import Any
 
-from validator import __version__, globs, inventory, suppress
+from validator import __version__, globs, inventory, limits, suppress
 from validator.config import Config
 from validator.discover import Plan, SourceFile, discover
 from validator.engine.evaluate import evaluate
@@ -35,7 +35,7 @@ from validator.model import (
 )
 from validator.repo_config import CONFIG_NAMES, select_policies
 from validator.scoring import gate, score
-from validator.secrets import mask
+from validator.secrets import Masker, mask, mask_report, mask_value, template_secrets
 
 Progress = Callable[[int, int], None]  # (templates done, templates in total)
 STDIN = "-"
@@ -52,7 +52,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
     )
     errors.extend(selection_errors)
     with _stdin_paths(config) as (paths, stdin_path):
-        plan = discover(paths)
+        plan = discover(paths, max_bytes=config.max_file_size, follow_symlinks=config.follow_symlinks)
         errors.extend(plan.errors)
         records = [_config_record(r) for r in plan.records]
         records.extend(_exclude(plan, config.exclude, config.base_dir))
@@ -64,31 +64,50 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         resources = 0
         total = len(plan.cloudformation) + len(plan.terraform)
         seen: set[Finding] = set()  # a nested template loaded for two parent stacks reports a finding once
+        secrets: set[str] = set()  # every secret value a template holds: masked wherever it shows up
+        timed_out: dict[str, str] = {}  # file → why its evaluation was stopped
         for done, (template, template_errors, template_records) in enumerate(load_all(plan, config), start=1):
             errors.extend(template_errors)
             records.extend(template_records)
             if template is not None:
                 resources += sum(1 for r in template.resources if not is_pseudo(r.type))
-                # Resources with variants (conditions) are judged once per variant, then merged.
-                views = cfn_variants.views(template)
-                template_findings = cfn_variants.finish(template, [evaluate(policies, [v], config.params) for v in views])
+                secrets |= template_secrets([*template.resources, *(r for vs in template.variants.values() for r in vs)])
+                try:
+                    with limits.time_budget(config.file_timeout):
+                        # Resources with variants (conditions) are judged once per variant, then merged.
+                        views = cfn_variants.views(template)
+                        template_findings = cfn_variants.finish(template, [evaluate(policies, [v], config.params) for v in views])
+                        template_entries = inventory.build(views, template_findings)  # each variant's ways in
+                except limits.BudgetExceeded as exc:
+                    reason = f"evaluating the policies {exc} (the per-file time budget, --file-timeout): not judged"
+                    errors.append(LoadError(template.path, reason))
+                    timed_out.update(dict.fromkeys(template.files, reason))
+                    template_findings, template_entries = [], []
                 findings.extend(f for f in template_findings if f not in seen)
                 seen.update(template_findings)
-                entries.extend(inventory.build(views, template_findings))  # each variant's ways in
+                entries.extend(template_entries)
                 if config.inline_waivers:
                     found, bad = inline_waivers(template, texts, config.allow_open_ended_waivers)
                     _merge_waivers(inline, found)
                     waiver_errors.extend(e for e in bad if e not in waiver_errors)
             if progress is not None:
                 progress(min(done, total), total)
+    if timed_out:  # a file whose evaluation was stopped is an error, not scanned
+        records = [
+            replace(r, status=FileStatus.ERROR, reason=timed_out[r.path]) if r.path in timed_out and r.status is FileStatus.SCANNED else r
+            for r in records
+        ]
+    masker = Masker(secrets)
     waivers = [inline[k] for k in sorted(inline, key=lambda k: (k[0], k[1] or 0, k[2]))] + list(config.waivers)
     applied = suppress.apply_waivers(findings, waivers, today, config.base_dir)
-    counting = list(applied.findings)
+    # Masked before the baseline: a baseline file is written from a masked report.
+    counting = mask_value(list(applied.findings), masker)
+    waived = mask_value(applied.waived, masker)
     baselined: tuple[Finding, ...] = ()
     fixed: tuple[Any, ...] = ()
     if config.baseline is not None:
-        scanned = [r.path for r in records if r.status is FileStatus.SCANNED]
-        compared = suppress.apply_baseline(counting, config.baseline, scanned, applied.waived)
+        scanned = [masker(r.path) for r in records if r.status is FileStatus.SCANNED]
+        compared = suppress.apply_baseline(counting, config.baseline, scanned, waived)
         counting, baselined, fixed = list(compared.findings), compared.baselined, compared.fixed
     report = build_report(
         policies, records, counting, [*errors, *waiver_errors], resources, config, waiver_errors=len(waiver_errors)
@@ -96,13 +115,15 @@ def run(config: Config, progress: Progress | None = None) -> Report:
     report = replace(
         report,
         inventory=tuple(sorted(set(entries), key=lambda e: e.sort_key)),
-        waived=tuple(sorted(applied.waived, key=lambda f: f.sort_key)),
+        waived=tuple(sorted(waived, key=lambda f: f.sort_key)),
         baselined=tuple(sorted(baselined, key=lambda f: f.sort_key)),
         fixed=tuple(fixed),
         waivers=applied.uses,
         baseline=config.baseline_file,
         scope=config.scope,
     )
+    # File names, ids, errors, messages: no secret leaves the run (the findings are masked already).
+    report = mask_report(report, masker, skip=("findings", "unresolved", "passes", "waived", "baselined"))
     return _relabel(report, stdin_path, STDIN_LABEL) if stdin_path else report
 
 
@@ -251,7 +272,13 @@ def load_all(plan: Plan, config: Config | None = None) -> Iterator[tuple[Templat
         from validator.loaders import cfn_nested  # nested stacks are loaded through their parents
 
         parameters = config.cfn_parameters if config else {}
-        yield from cfn_nested.load_tree(plan.cloudformation, parameters, cfn_lint=bool(config and config.cfn_lint))
+        yield from cfn_nested.load_tree(
+            plan.cloudformation,
+            parameters,
+            cfn_lint=bool(config and config.cfn_lint),
+            budget=config.file_timeout if config else None,
+            roots=plan.roots,
+        )
     if plan.terraform or plan.tfvars or plan.terraform_plans:
         # Root modules with their tfvars and local modules, and plan JSON (see loaders/tf_tree.py).
         from validator.loaders.tf_tree import load_terraform
@@ -261,6 +288,7 @@ def load_all(plan: Plan, config: Config | None = None) -> Iterator[tuple[Templat
             var_files=tuple(config.var_files) if config else (),
             variables=config.tf_variables if config else None,
             tf_source=config.tf_source if config else None,
+            budget=config.file_timeout if config else None,
         )
 
 
@@ -276,9 +304,15 @@ def build_report(
     """`findings` are the ones that count (waived and baselined ones already taken out);
     `waiver_errors` of `errors` are malformed waivers, the rest inputs that could not be read."""
     findings.sort(key=lambda f: f.sort_key)
+    unreadable = {r.path for r in records if r.status is FileStatus.ERROR}
+    # --allow-errors: inputs that could not be read (and policy evaluations that failed) are
+    # reported but do not decide the gate; malformed waivers and policy files still do.
+    allowed = sum(1 for e in errors if e.file in unreadable) if config.allow_errors else 0
     errors = [LoadError(e.file, mask(e.message), e.line) for e in errors]
     records = [replace(r, reason=mask(r.reason)) for r in records]
     tool_errors = [f for f in findings if f.outcome is Outcome.ERROR]
+    counted_tool_errors = [] if config.allow_errors else tool_errors
+    unread = len(errors) - waiver_errors - allowed
     failing = tuple(f for f in findings if f.outcome in (Outcome.FAIL, Outcome.ERROR))
     total = score(failing)
     by_file: dict[str, list[Finding]] = defaultdict(list)
@@ -297,11 +331,20 @@ def build_report(
         score=total,
         file_scores=file_scores,
         resources_scanned=resources,
-        gate_passed=passed and not errors and not tool_errors,
+        gate_passed=passed and not unread and not waiver_errors and not counted_tool_errors,
         gate_reasons=reasons
-        + ((f"{len(errors) - waiver_errors} input(s) could not be read",) if len(errors) > waiver_errors else ())
+        + ((f"{unread} input(s) could not be read",) if unread else ())
         + ((f"{waiver_errors} malformed waiver(s) (they waive nothing)",) if waiver_errors else ())
-        + ((f"{len(tool_errors)} policy evaluation(s) failed",) if tool_errors else ()),
+        + ((f"{len(counted_tool_errors)} policy evaluation(s) failed",) if counted_tool_errors else ()),
         fail_on=config.fail_on,
         fail_under=config.fail_under,
     )
+
+
+def blocking_errors(report: Report, allow_errors: bool = False) -> int:
+    """How many problems make the run exit 2: errors and failed policy evaluations; with
+    `allow_errors`, not those of input files that could not be read, nor failed evaluations."""
+    if not allow_errors:
+        return len(report.errors) + sum(1 for f in report.findings if f.outcome is Outcome.ERROR)
+    unreadable = {r.path for r in report.files if r.status is FileStatus.ERROR}
+    return sum(1 for e in report.errors if e.file not in unreadable)

@@ -12,7 +12,16 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+from enum import Enum
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+from validator.model import Finding
+
+if TYPE_CHECKING:
+    from validator.model import Report
 
 # AKIA long-term user keys, ASIA temporary (STS) keys, ABIA STS bearer tokens, ACCA context-specific.
 ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Z0-9])")
@@ -70,3 +79,152 @@ def _mask_secret(m: re.Match[str]) -> str:
 def mask(text: str) -> str:
     """Mask every access key id and secret-access-key-shaped run in `text`."""
     return SECRET_ACCESS_KEY.sub(_mask_secret, _MASKED_IDS.sub(_mask_key, text))
+
+
+# --- secrets found in templates, masked wherever they show up -----------------------------------
+
+# Names under which a literal is a secret whatever it looks like (a password has no shape).
+_SECRET_NAME = re.compile(
+    r"passw(?:or)?d|passphrase|secret[_ -]?(?:access[_ -]?)?key|secretkey|auth[_ -]?token|api[_ -]?key|private[_ -]?key"
+    r"|session[_ -]?token|client[_ -]?secret|secret[_ -]?string",
+    re.I,
+)
+# ... unless the name says the value is about the secret, not the secret itself.
+_NOT_SECRET_NAME = re.compile(r"arn|name|_?id$|Id$|length|policy|rotation|reset|required|manage|kms|type|version", re.I)
+_DYNAMIC = re.compile(r"^\{\{resolve:")
+MIN_SECRET_LENGTH = 8  # shorter literals are not masked by value (too many innocent matches)
+_MAX_WALK = 64
+
+
+def found_secrets(value: Any, name: str = "", sensitive: bool = False) -> set[str]:
+    """The raw secret values in a loaded value tree: access key ids, secret access keys (as
+    `find_credentials` recognises them) and literals stored under a secret's name (password,
+    secret key, token...) or marked sensitive. Used to mask them wherever else they appear."""
+    out: set[str] = set()
+    stack: list[tuple[Any, str, int]] = [(value, name, 0)]
+    while stack:
+        node, key, depth = stack.pop()
+        if isinstance(node, str):
+            if node:
+                _secrets_in(node, key, sensitive, out)
+        elif depth > _MAX_WALK:
+            continue
+        elif isinstance(node, Mapping):
+            stack.extend((v, str(k), depth + 1) for k, v in node.items())
+        elif isinstance(node, list | tuple):
+            stack.extend((v, key, depth + 1) for v in node)
+    return out
+
+
+def _secrets_in(value: str, name: str, sensitive: bool, out: set[str]) -> None:
+    keys = ACCESS_KEY_ID.findall(value)
+    out.update(keys)
+    secret_key_name, secret_name = _name_kind(name)
+    if len(value) >= 40 and (keys or secret_key_name or SECRET_KEY_NAME.search(value)):
+        out.update(c for c in SECRET_ACCESS_KEY.findall(value) if _mixed(c) and entropy(c) >= ENTROPY_FLOOR)
+    if (secret_name or sensitive) and len(value) >= MIN_SECRET_LENGTH and "\n" not in value and not _DYNAMIC.match(value):
+        out.add(value)
+
+
+@lru_cache(maxsize=4096)
+def _name_kind(name: str) -> tuple[bool, bool]:
+    """(the name says a secret access key, the name says a secret) — names repeat: computed once."""
+    return bool(SECRET_KEY_NAME.search(name)), bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
+
+
+def template_secrets(resources: Iterable[Any]) -> set[str]:
+    """`found_secrets` of every resource of a template (model.Resource): its id, properties and
+    metadata. A parameter with NoEcho, a variable with `sensitive = true`, or one named like a
+    secret, holds a secret in its default value."""
+    out: set[str] = set()
+    for r in resources:
+        props = r.properties if isinstance(r.properties, Mapping) else {}
+        out |= found_secrets([r.id, props, r.metadata])
+        if r.type in ("AWS::CloudFormation::Parameter", "variable"):
+            hidden = _truthy(props.get("NoEcho")) or _truthy(props.get("sensitive"))
+            for key in ("Default", "default", "value"):
+                if key in props:
+                    out |= found_secrets(props[key], r.id, hidden)
+    return out
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+class Masker:
+    """`mask` plus the exact secret values a scan found (`found_secrets`), wherever they appear:
+    in file names, resource ids, parse errors, policy messages. Keys keep their first four
+    characters, like `mask`; other secrets become eight stars."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self.values = {v: _hidden(v) for v in values if isinstance(v, str) and len(v) >= 4}
+        ordered = sorted(self.values, key=lambda v: (-len(v), v))
+        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        out = text
+        if self._pattern is not None:
+            out = self._pattern.sub(lambda m: self.values[m.group(0)], out)
+        out = mask(out)
+        if len(self._cache) < 100_000:
+            self._cache[text] = out
+        return out
+
+
+def _hidden(value: str) -> str:
+    if ACCESS_KEY_ID.fullmatch(value) or (len(value) == 40 and SECRET_ACCESS_KEY.fullmatch(value)):
+        return value[:4] + "*" * (len(value) - 4)
+    return "*" * 8
+
+
+def mask_value(value: Any, masker: Callable[[str], str] = mask) -> Any:
+    """Every string inside `value` (frozen dataclasses, tuples, lists, mappings, their keys
+    too) through `masker`. Enums, dates and numbers are kept as they are; an object in which
+    nothing changes is returned as it is (cheap on a report of thousands of findings)."""
+    if isinstance(value, str):
+        return value if isinstance(value, Enum) else masker(value)
+    if value is None or isinstance(value, int | float | Enum):
+        return value
+    if isinstance(value, tuple | list):
+        items = [mask_value(v, masker) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, Mapping):
+        pairs = [(mask_value(k, masker), mask_value(v, masker)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {}
+        # A finding's title, severity, remediation and policy id come from the policy, not the template.
+        names = _FINDING_FIELDS if type(value) is Finding else _field_names(type(value))
+        for name in names:
+            old = getattr(value, name)
+            new = mask_value(old, masker)
+            if new is not old:
+                changed[name] = new
+        return replace(value, **changed) if changed else value
+    return value
+
+
+_FINDING_FIELDS = ("message", "resource_id", "resource_type", "location", "waiver", "called_from")
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
+def mask_report(report: Report, masker: Callable[[str], str] = mask, skip: Iterable[str] = ()) -> Report:
+    """The report with every secret masked, in every field any reporter shows. The policy set,
+    which comes from policy files and not from templates, is left as it is, and so are the
+    fields named in `skip` (masked already)."""
+    left = {"policies", *skip}
+    changes = {f.name: mask_value(getattr(report, f.name), masker) for f in fields(report) if f.name not in left}
+    return replace(report, **changes)

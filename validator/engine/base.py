@@ -11,7 +11,7 @@ from validator.model import Outcome, Path, Resource, Template, Unknown
 
 @dataclass(frozen=True)
 class Violation:
-    outcome: Outcome  # FAIL or SKIP
+    outcome: Outcome  # FAIL or SKIP; ERROR for our own failure (a regular expression that ran out of time)
     message: str
     path: Path = ()  # relative to the field's own path
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from validator.engine.base import Args, Operator, Violation, show, unresolved
@@ -70,11 +71,44 @@ def op_one_of(value: Any, args: Args) -> list[Violation]:
     return [Violation(Outcome.FAIL, f"{args.label} is {show(value)}, expected one of {', '.join(map(show, allowed))}")]
 
 
+# Regular expressions come from policy files, values from templates: a catastrophic pattern such as
+# `(a+)+$` on a long value would hang the run with the stdlib `re`, which has no timeout. The
+# `regex` module stops a search after REGEX_TIMEOUT seconds; the check then is an ERROR finding
+# naming the policy, and the run goes on.
+REGEX_TIMEOUT = 1.0
+
+
+@lru_cache(maxsize=512)
+def compile_pattern(pattern: str) -> Any:
+    """A policy's regular expression (Python `re` syntax; raises regex.error when invalid)."""
+    import regex  # on first use: 20 ms of start-up that a run without a regular expression does not pay
+
+    return regex.compile(pattern)
+
+
+class RegexTimeout(Exception):  # noqa: N818 - reads as what happened
+    def __init__(self, pattern: str, label: str, length: int) -> None:
+        super().__init__(
+            f"regular expression /{pattern}/ took longer than {REGEX_TIMEOUT:g} s on {label} ({length} characters): not decided"
+        )
+
+
+def search(pattern: str, text: str, label: str) -> bool:
+    """`pattern` found in `text`, within REGEX_TIMEOUT; RegexTimeout when the search runs out of time."""
+    try:
+        return compile_pattern(pattern).search(text, timeout=REGEX_TIMEOUT) is not None
+    except TimeoutError:
+        raise RegexTimeout(pattern, label, len(text)) from None
+
+
 def op_matches(value: Any, args: Args) -> list[Violation]:
     if contains_unknown(value):
         return unresolved(args.label, value)
-    if isinstance(value, str) and re.search(str(args.value), value):
-        return []
+    try:
+        if isinstance(value, str) and search(str(args.value), value, args.label):
+            return []
+    except RegexTimeout as exc:
+        return [Violation(Outcome.ERROR, str(exc))]
     return [Violation(Outcome.FAIL, f"{args.label} is {show(value)}, which does not match /{args.value}/")]
 
 
@@ -207,8 +241,11 @@ def op_not_literal(value: Any, args: Args) -> list[Violation]:
     if contains_unknown(value):
         return unresolved(args.label, value)
     patterns = args.value if isinstance(args.value, list) else [] if args.value is None else [args.value]
-    if isinstance(value, str) and (not value or any(re.search(str(p), value) for p in patterns)):
-        return []
+    try:
+        if isinstance(value, str) and (not value or any(search(str(p), value, args.label) for p in patterns)):
+            return []
+    except RegexTimeout as exc:
+        return [Violation(Outcome.ERROR, str(exc))]
     return [Violation(Outcome.FAIL, f"{args.label} is a literal value written in the template")]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 
 from validator.engine.operators import OPERATORS
+from validator.limits import structure_problem
 from validator.model import LoadError, Policy, Remediation, Severity
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -67,11 +69,16 @@ def parse_policy(data: Any, source: str) -> Policy:
         value = check.get("value")
         if isinstance(value, Mapping) and "param" in value and value["param"] not in params:
             raise PolicyError(f"{source}: {_json_path(path)}.value: unknown param {value['param']!r}")
-        if check["op"] == "matches":
-            try:
-                re.compile(str(value))
-            except re.error as exc:
-                raise PolicyError(f"{source}: {_json_path(path)}.value: invalid regular expression: {exc}") from exc
+        if check["op"] in _REGEX_OPS:
+            patterns = params.get(value["param"]) if isinstance(value, Mapping) and "param" in value else value
+            for pattern in patterns if isinstance(patterns, list) else [] if patterns is None else [patterns]:
+                problem = _regex_problem(str(pattern))
+                if problem:
+                    raise PolicyError(f"{source}: {_json_path(path)}.value: {problem}")
+        if "message" in check:
+            problem = _message_problem(check["message"])
+            if problem:
+                raise PolicyError(f"{source}: {_json_path(path)}.message: {problem}")
     for i, example in enumerate(data["examples"]):
         for fmt in ("cloudformation", "terraform"):
             if fmt in example and fmt not in data["match"]:
@@ -98,6 +105,43 @@ def parse_policy(data: Any, source: str) -> Policy:
     )
 
 
+_REGEX_OPS = ("matches", "not_literal")  # operators whose value is a regular expression (or a list of them)
+MAX_PATTERN = 1000  # characters of one regular expression
+
+
+def _regex_problem(pattern: str) -> str | None:
+    """Why a policy's regular expression is refused at load time. Searches run under a timeout
+    anyway (operators.REGEX_TIMEOUT): a pattern that backtracks catastrophically cannot hang a run."""
+    if len(pattern) > MAX_PATTERN:
+        return f"regular expression longer than {MAX_PATTERN} characters"
+    try:  # the syntax, with the stdlib (imported already); searches compile with `regex` on first use
+        re.compile(pattern)
+    except (re.error, ValueError, OverflowError, RecursionError) as exc:
+        return f"invalid regular expression: {exc}"
+    return None
+
+
+_MESSAGE_FIELDS = {"label", "value", "limit"}
+_SPEC = re.compile(r"[<>^]?[0-9]{0,3}")
+
+
+def _message_problem(message: str) -> str | None:
+    """A check's message is a template with {label}, {value} and {limit} only: no attribute or
+    index access, no huge padding."""
+    try:
+        parts = list(string.Formatter().parse(message))
+    except ValueError as exc:
+        return f"invalid message template: {exc}"
+    for _, name, spec, _ in parts:
+        if name is None:
+            continue
+        if name not in _MESSAGE_FIELDS:
+            return f"unknown placeholder {{{name}}} (use {{label}}, {{value}} or {{limit}})"
+        if spec and not _SPEC.fullmatch(spec):
+            return f"format spec {spec!r} of {{{name}}} is not allowed (alignment and up to 3 digits of width only)"
+    return None
+
+
 def _leaves(check: Mapping[str, Any], path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Mapping[str, Any]]]:
     for key in ("all", "any"):
         if key in check:
@@ -120,7 +164,12 @@ def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[Loa
                 continue  # a team's fixtures may live beside its policies (`policies test DIR`)
             try:
                 # The C loader: 10× faster than yaml.safe_load on the pack, which every run reads.
-                data = yaml.load(file.read_text("utf-8"), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+                text = file.read_text("utf-8")
+                problem = structure_problem(text)  # aliases and nesting (validator/limits.py)
+                if problem is not None:
+                    errors.append(LoadError(str(file), f"cannot read policy: {problem.message}", problem.line))
+                    continue
+                data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
                 policy = parse_policy(data, str(file))
             except PolicyError as exc:
                 errors.append(LoadError(str(file), str(exc).removeprefix(f"{file}: ")))

@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _UNCONVERTED = ("Ref", "Condition")
+_PYTHON_TAG = "tag:yaml.org,2002:python/"
 
 
 class Mark:
@@ -115,5 +116,12 @@ def decode(text: str) -> Any:
         return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass: no Python tags
     except DecodeError:
         raise
+    except yaml.constructor.ConstructorError as exc:
+        tag = str(getattr(exc, "problem", "")).partition("for the tag ")[2].strip("'")
+        mark = getattr(exc, "problem_mark", None)
+        if tag.startswith(_PYTHON_TAG) and mark is not None:  # never constructed, let alone run
+            shown = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+            raise DecodeError(f"YAML tag {shown} is not allowed: templates are loaded safely, nothing is executed", mark.line + 1) from None
+        return None
     except (yaml.YAMLError, ValueError, TypeError, RecursionError):
         return None

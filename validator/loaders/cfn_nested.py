@@ -48,8 +48,17 @@ MAX_DEPTH = 10
 Loaded = tuple[Template | None, list[LoadError], list[FileRecord]]
 
 
-def load_tree(sources: Sequence[SourceFile], parameters: Mapping[str, Any] | None = None, cfn_lint: bool = False) -> Iterator[Loaded]:
-    return _Tree(sources, parameters or {}, cfn_lint).run()
+def load_tree(
+    sources: Sequence[SourceFile],
+    parameters: Mapping[str, Any] | None = None,
+    cfn_lint: bool = False,
+    *,
+    budget: float | None = None,
+    roots: Sequence[str] = (),
+) -> Iterator[Loaded]:
+    """`budget`: seconds each file may take to load; `roots`: the scanned trees (a TemplateURL that
+    leaves them is refused, never read)."""
+    return _Tree(sources, parameters or {}, cfn_lint, budget, roots).run()
 
 
 def _key(path: str, known: dict[str, str] | None = None) -> str:
@@ -60,10 +69,14 @@ def _key(path: str, known: dict[str, str] | None = None) -> str:
 
 
 class _Tree:
-    def __init__(self, sources: Sequence[SourceFile], parameters: Mapping[str, Any], cfn_lint: bool) -> None:
+    def __init__(
+        self, sources: Sequence[SourceFile], parameters: Mapping[str, Any], cfn_lint: bool, budget: float | None, roots: Sequence[str]
+    ) -> None:
         self.sources = sources
         self.parameters = parameters
         self.cfn_lint = cfn_lint
+        self.budget = budget
+        self.roots = tuple(os.path.realpath(r) for r in roots)
         self.keys = {s.path: _key(s.path) for s in sources}
         self.by_key = {self.keys[s.path]: s for s in sources}
         self.visited: set[str] = set()
@@ -73,7 +86,7 @@ class _Tree:
         children: set[str] = set()
         for source in self.sources:
             if any(marker in source.text for marker in _MARKERS):
-                loaded = cloudformation.load(source.path, source.text, self.parameters, cfn_lint=self.cfn_lint)
+                loaded = cloudformation.load(source.path, source.text, self.parameters, cfn_lint=self.cfn_lint, budget=self.budget)
                 self.preloaded[source.path] = loaded
                 for stack in _stacks(loaded[0]):
                     child = self._local(stack, source.path)
@@ -94,7 +107,9 @@ class _Tree:
         if not chain and source.path in self.preloaded:
             template, errors = self.preloaded.pop(source.path)
         else:
-            template, errors = cloudformation.load(source.path, source.text, parameters, cfn_lint=self.cfn_lint and first)
+            template, errors = cloudformation.load(
+                source.path, source.text, parameters, cfn_lint=self.cfn_lint and first, budget=self.budget
+            )
         records: list[FileRecord] = []
         if first:
             if template is None:
@@ -142,6 +157,8 @@ class _Tree:
             return f"nested stack {stack.id}: remote template {url} is not analysed (only local template paths are)", None
         key = self._local(stack, parent)
         child = self.by_key.get(key or "")
+        if child is None and key and not self._inside(key):
+            return f"nested stack {stack.id}: template {url} is outside the scanned tree: refused, not read", None
         if child is None:
             shown = os.path.normpath(os.path.join(os.path.dirname(parent), url.removeprefix("file://")))
             why = "is not one of the scanned CloudFormation files (outside the scanned paths, or not a template)"
@@ -157,6 +174,13 @@ class _Tree:
             note = f"nested stack {stack.id}: Parameters could not be resolved ({given.reason}); {child.path} is judged with its defaults"
             return note, (child, {})
         return "", (child, dict(given) if isinstance(given, Mapping) else {})
+
+
+    def _inside(self, key: str) -> bool:
+        if not self.roots:
+            return True
+        real = os.path.realpath(key)
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots)
 
 
 def _stacks(template: Template | None) -> list[Resource]:

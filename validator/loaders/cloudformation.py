@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from validator import limits
 from validator.loaders import cfn_decode, cfn_relations, cfn_sam
 from validator.loaders.cfn_intrinsics import (
     NO_VALUE,
@@ -49,9 +50,24 @@ def load(
     parameters: Mapping[str, Any] | None = None,
     *,
     cfn_lint: bool = False,
+    budget: float | None = None,
 ) -> tuple[Template | None, list[LoadError]]:
     """One template. `parameters` are values for this scan (from --parameters/--parameter, or from
-    the parent stack); `cfn_lint` adds cfn-lint's error-level findings as notes."""
+    the parent stack); `cfn_lint` adds cfn-lint's error-level findings as notes; `budget` is the
+    time it may take, in seconds (validator/limits.py): past it, the file is an error."""
+    problem = limits.structure_problem(text)  # before decoding: aliases and nesting, see limits.py
+    if problem is not None:
+        return None, [LoadError(path, problem.message, problem.line)]
+    try:
+        with limits.time_budget(budget):
+            return _load(path, text, parameters, cfn_lint)
+    except limits.BudgetExceeded as exc:
+        return None, [LoadError(path, f"loading {exc} (the per-file time budget, --file-timeout): not analysed")]
+
+
+def _load(
+    path: str, text: str, parameters: Mapping[str, Any] | None, cfn_lint: bool
+) -> tuple[Template | None, list[LoadError]]:
     decoded, errors = _decode(path, text, exact=cfn_lint)
     if errors:
         return None, errors

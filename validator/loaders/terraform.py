@@ -546,6 +546,9 @@ class _Module:
         if not isinstance(source, str) or not source:
             self.ctx.skip(b, f'module "{name}": its source is not a literal string, not analysed')
             return None
+        if os.path.isabs(source) or source.startswith(("~", "\\")):
+            self.ctx.skip(b, f'module "{name}" (source "{source}") is an absolute path, outside the scanned tree: not analysed')
+            return None
         if not source.startswith(("./", "../")) and source not in (".", ".."):
             version = evaluate(b.attrs["version"], Scope({}, {})) if "version" in b.attrs else None
             pinned = f" version {version}" if isinstance(version, str) else ""

@@ -22,6 +22,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from validator import limits
 from validator.loaders import plan as plan_json
 from validator.loaders import terraform
 from validator.model import FileRecord, FileStatus, Format, LoadError, Template, is_pseudo
@@ -41,8 +42,11 @@ def load_terraform(
     var_files: tuple[str, ...] = (),
     variables: Mapping[str, str] | None = None,
     tf_source: str | None = None,
+    budget: float | None = None,
 ) -> Iterator[Loaded]:
-    yield from _Tree(plan, var_files, dict(variables or {}), tf_source).run()
+    """`budget`: seconds one root module (with its local modules) or one plan may take to load;
+    past it, its files are errors (validator/limits.py)."""
+    yield from _Tree(plan, var_files, dict(variables or {}), tf_source, budget).run()
 
 
 def _key(directory: str) -> str:
@@ -50,8 +54,11 @@ def _key(directory: str) -> str:
 
 
 class _Tree:
-    def __init__(self, plan: Plan, var_files: tuple[str, ...], variables: dict[str, str], tf_source: str | None) -> None:
+    def __init__(
+        self, plan: Plan, var_files: tuple[str, ...], variables: dict[str, str], tf_source: str | None, budget: float | None = None
+    ) -> None:
         self.plan = plan
+        self.budget = budget
         self.variables = variables
         self.tf_source = tf_source
         self.dirs: dict[str, str] = {}  # realpath → directory as discovered
@@ -167,23 +174,36 @@ class _Tree:
 
     def _root(self, key: str, done: set[str], values: Mapping[str, object] | None = None) -> Loaded:
         done.add(key)
-        module = self.module(key) or terraform.ModuleFiles(self.dirs.get(key, key), (), (), ())
         tfvars = [(f.path, f.text) for f in self.tfvars.get(key, [])]
+        module = terraform.ModuleFiles(self.dirs.get(key, key), (), (), ())
         try:
-            result = terraform.load_root(
-                module,
-                tfvars=tfvars,
-                var_files=self.var_files,
-                variables=values,
-                cli_variables=self.variables,
-                roots=self.roots,
-                sources=self.module,
-                declared=self.declared,
-            )
+            with limits.time_budget(self.budget):
+                module = self.module(key) or module
+                result = terraform.load_root(
+                    module,
+                    tfvars=tfvars,
+                    var_files=self.var_files,
+                    variables=values,
+                    cli_variables=self.variables,
+                    roots=self.roots,
+                    sources=self.module,
+                    declared=self.declared,
+                )
+        except limits.BudgetExceeded as exc:  # every file of the directory is an error, the scan goes on
+            files = [f.path for f in self.sources.get(key, [])] + [p for p, _ in tfvars]
+            reason = f"loading the module in {self.dirs.get(key, key)} {exc} (the per-file time budget, --file-timeout): not analysed"
+            errors = [LoadError(f, reason) for f in files] or [LoadError(self.dirs.get(key, key), reason)]
+            for e in errors:
+                self.parse_errors.setdefault(e.file, e)
+                self.tfvars_errors.setdefault(e.file, e)
+            return None, self._new_errors(errors), []
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
             # our own failure on an odd configuration: reported against the module, the scan goes on
             where = module.files[0] if module.files else module.directory
-            error = LoadError(where, f"could not evaluate the module in {module.directory} ({type(exc).__name__}: {exc})")
+            why = "nested too deeply to evaluate" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+            error = LoadError(where, f"could not evaluate the module in {module.directory} ({why})")
+            for f in module.files:  # its files are errors, not scanned: every input file is accounted for
+                self.parse_errors.setdefault(f, error)
             return None, self._new_errors([error]), []
         done.update(_key(d) for d in result.modules)
         for error in result.errors:
@@ -203,7 +223,14 @@ class _Tree:
                 yield None, self._new_errors([error] if error else []), []
                 continue
             hcl = self._plan_source(source.path, doc, covered)
-            template, errors = plan_json.load_plan(source.path, source.text, doc, hcl)
+            try:
+                with limits.time_budget(self.budget):
+                    template, errors = plan_json.load_plan(source.path, source.text, doc, hcl)
+            except limits.BudgetExceeded as exc:
+                error = LoadError(source.path, f"loading the plan {exc} (the per-file time budget, --file-timeout): not analysed")
+                self.plan_errors[source.path] = error
+                yield None, self._new_errors([error]), []
+                continue
             self.plan_resources[source.path] = sum(1 for r in template.resources if not is_pseudo(r.type)) if template else 0
             self._count_plan(template)
             yield template, self._new_errors(errors), []

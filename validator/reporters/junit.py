@@ -3,7 +3,9 @@
 One <testsuite> per scanned file; one <testcase> per (policy, resource) outcome: FAIL → <failure>,
 ERROR → <error>, SKIP (unresolved value) → <skipped>. Waived and baselined findings are <skipped>
 with the reason (a waiver's justification and expiry, or the baseline). Files that could not be read
-get an <error> testcase. Passing pairs are plain testcases.
+get an <error> testcase. Passing pairs are plain testcases. Files that were not scanned (not a
+template, excluded, too large, binary...) are <skipped> testcases of a last suite, "skipped files",
+whose properties and system-out give the file counts: every input file is accounted for.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from validator.model import FileStatus, Finding, LoadError, Outcome, Report
-from validator.reporters.sarif import relative_path
+from validator.reporters.sarif import file_counts, relative_path, summary_line
 from validator.secrets import mask
 
 # Characters XML 1.0 cannot carry, even escaped.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _COUNTS = ("tests", "failures", "errors", "skipped")
+SKIPPED_SUITE = "skipped files"
 
 
 def _clean(text: str) -> str:
@@ -99,6 +102,16 @@ def to_element(report: Report) -> ET.Element:
         _finding_case(suite(f.location.file), f, reasons.get(id(f), ""))
     for e in report.errors:
         _error_case(suite(e.file), e)
+    errors_shown = {e.file for e in report.errors}
+    for record in report.files:  # an unreadable file without its error (defensive: there always is one)
+        if record.status is FileStatus.ERROR and record.path not in errors_shown:
+            _error_case(suite(record.path), LoadError(record.path, record.reason or "could not be read"))
+    skipped_files = _Suite(SKIPPED_SUITE)
+    for record in report.files:
+        if record.status is FileStatus.SKIPPED:
+            case = _case(skipped_files, "skipped-file", relative_path(record.path), record.path, None)
+            ET.SubElement(case, "skipped", {"message": _clean(record.reason or "not scanned")})
+            skipped_files.counts["skipped"] += 1
 
     root = ET.Element("testsuites", {"name": "iac-validator"})
     totals = dict.fromkeys(_COUNTS, 0)
@@ -110,6 +123,16 @@ def to_element(report: Report) -> ET.Element:
         element.extend(s.cases)
         for k in _COUNTS:
             totals[k] += s.counts[k]
+    summary = ET.SubElement(
+        root, "testsuite", {"name": SKIPPED_SUITE, **{k: str(v) for k, v in skipped_files.counts.items()}, "time": "0"}
+    )
+    properties = ET.SubElement(summary, "properties")
+    for status, count in file_counts(report).items():
+        ET.SubElement(properties, "property", {"name": f"files.{status}", "value": str(count)})
+    summary.extend(skipped_files.cases)
+    ET.SubElement(summary, "system-out").text = _clean(summary_line(report))
+    for k in _COUNTS:
+        totals[k] += skipped_files.counts[k]
     root.attrib.update({k: str(v) for k, v in totals.items()})
     root.set("time", "0")
     return root

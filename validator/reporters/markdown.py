@@ -19,6 +19,7 @@ MARKER = "<!-- iac-validator -->"  # lets a CI job find and update its previous 
 MAX_ROWS = 50
 MAX_POLICIES = 30
 MAX_ERRORS = 20
+MAX_SKIPPED = 50
 MAX_CELL = 300  # characters of a message shown in a table cell
 MAX_BYTES = 60_000  # the whole comment; policy sections are dropped first to stay under it
 
@@ -81,6 +82,8 @@ def _head(report: Report) -> list[str]:
         f"**Score {report.score.value}/100 · grade {text(report.score.grade)}** · {severities}",
         "",
         f"{_plural(statuses[FileStatus.SCANNED], 'file')} scanned · "
+        f"{statuses[FileStatus.SKIPPED]} skipped · "
+        f"{statuses[FileStatus.ERROR]} could not be read · "
         f"{_plural(report.resources_scanned, 'resource')} · "
         f"{_plural(len(report.policies), 'policy', 'policies')} · "
         f"{_plural(report.passed, 'check')} passed · "
@@ -248,9 +251,19 @@ def _tail(report: Report) -> list[str]:
         if len(entries) > MAX_ERRORS:
             lines.append(f"- … and {len(entries) - MAX_ERRORS} more errors")
         lines.append("")
-    skipped = sum(1 for r in report.files if r.status is FileStatus.SKIPPED)
+    skipped = [r for r in report.files if r.status is FileStatus.SKIPPED]
     if skipped:
-        lines += [f"**Skipped:** {_plural(skipped, 'file')} (not a template, or unsupported).", ""]
+        lines += [
+            f"**Skipped:** {_plural(len(skipped), 'file')} (not a template, excluded, too large, binary, ...).",
+            "",
+            "<details>",
+            "<summary>Skipped files</summary>",
+            "",
+            *(f"- {code(relative_path(r.path))}: {text(r.reason, MAX_CELL)}" for r in skipped[:MAX_SKIPPED]),
+        ]
+        if len(skipped) > MAX_SKIPPED:
+            lines.append(f"- … and {len(skipped) - MAX_SKIPPED} more (see the JSON report)")
+        lines += ["", "</details>", ""]
     return lines
 
 

@@ -15,10 +15,20 @@ from typing import Any
 from urllib.parse import quote
 
 from validator.fingerprint import fingerprint, fingerprints, relative_path
-from validator.model import Finding, Outcome, Policy, Remediation, Report, Severity, Waiver, WaiverSource
+from validator.model import (
+    FileStatus,
+    Finding,
+    Outcome,
+    Policy,
+    Remediation,
+    Report,
+    Severity,
+    Waiver,
+    WaiverSource,
+)
 from validator.secrets import mask
 
-__all__ = ["fingerprint", "fingerprints", "relative_path", "render", "to_dict"]
+__all__ = ["file_counts", "fingerprint", "fingerprints", "relative_path", "render", "summary_line", "to_dict"]
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -46,7 +56,35 @@ NOTIFICATIONS: tuple[dict[str, Any], ...] = (
         "shortDescription": {"text": "A policy failed while evaluating a resource; the run went on."},
         "defaultConfiguration": {"level": "error"},
     },
+    {
+        "id": "file-skipped",
+        "name": "FileSkipped",
+        "shortDescription": {"text": "An input file was not scanned: not a template, excluded, too large, binary, a link not followed."},
+        "defaultConfiguration": {"level": "note"},
+    },
+    {
+        "id": "scan-summary",
+        "name": "ScanSummary",
+        "shortDescription": {"text": "How many input files were scanned, skipped and could not be read."},
+        "defaultConfiguration": {"level": "note"},
+    },
 )
+
+def file_counts(report: Report) -> dict[str, int]:
+    """Input files per status: every file of the scan is scanned, skipped or an error."""
+    counts = {s.value: 0 for s in FileStatus}
+    for record in report.files:
+        counts[record.status.value] += 1
+    return counts
+
+
+def summary_line(report: Report) -> str:
+    counts = file_counts(report)
+    return (
+        f"iac-validator: {counts['scanned']} file(s) scanned, {counts['skipped']} skipped, {counts['error']} could not be read; "
+        f"{report.resources_scanned} resource(s)"
+    )
+
 
 def failing(findings: Iterable[Finding]) -> list[Finding]:
     """The findings that are results/issues in CI formats: FAIL outcomes, in report order."""
@@ -210,7 +248,15 @@ def to_dict(report: Report) -> dict[str, Any]:
         for result in results[: len(failures)]:
             result["baselineState"] = "new"
 
-    wanted = {"load-error": bool(report.errors), "policy-error": bool(tool_errors)}
+    skipped = [r for r in report.files if r.status is FileStatus.SKIPPED]
+    # Every input file is accounted for: errors above, skipped files as notes, and a summary.
+    unreported = [r for r in report.files if r.status is FileStatus.ERROR and r.path not in {e.file for e in report.errors}]
+    wanted = {
+        "load-error": bool(report.errors or unreported),
+        "policy-error": bool(tool_errors),
+        "file-skipped": bool(skipped),
+        "scan-summary": True,
+    }
     used = [d for d in NOTIFICATIONS if wanted[d["id"]]]
     descriptor = {d["id"]: {"id": d["id"], "index": i} for i, d in enumerate(used)}
     notifications: list[dict[str, Any]] = [
@@ -222,6 +268,15 @@ def to_dict(report: Report) -> dict[str, Any]:
         }
         for e in report.errors
     ]
+    notifications += [
+        {
+            "level": "error",
+            "message": {"text": r.reason or "could not be read"},
+            "locations": [{"physicalLocation": _physical(r.path, None)}],
+            "descriptor": descriptor["load-error"],
+        }
+        for r in unreported
+    ]
     for f in tool_errors:
         notification = {
             "level": "error",
@@ -232,9 +287,23 @@ def to_dict(report: Report) -> dict[str, Any]:
         if f.policy_id in rule_index:
             notification["associatedRule"] = {"id": f.policy_id, "index": rule_index[f.policy_id]}
         notifications.append(notification)
-    invocation: dict[str, Any] = {"executionSuccessful": True}
-    if notifications:
-        invocation["toolExecutionNotifications"] = notifications
+    notifications += [
+        {
+            "level": "note",
+            "message": {"text": f"skipped: {r.reason or 'not scanned'}"},
+            "locations": [{"physicalLocation": _physical(r.path, None)}],
+            "descriptor": descriptor["file-skipped"],
+        }
+        for r in skipped
+    ]
+    notifications.append(
+        {"level": "note", "message": {"text": summary_line(report)}, "descriptor": descriptor["scan-summary"]}
+    )
+    invocation: dict[str, Any] = {
+        "executionSuccessful": True,
+        "toolExecutionNotifications": notifications,
+        "properties": {"files": file_counts(report)},
+    }
 
     driver: dict[str, Any] = {
         "name": TOOL_NAME,
@@ -248,6 +317,17 @@ def to_dict(report: Report) -> dict[str, Any]:
     run = {
         "tool": {"driver": driver},
         "invocations": [invocation],
+        # Every scanned file is an analysis target, findings or not (skipped and unreadable files
+        # are notifications above): every input file is accounted for.
+        "artifacts": [
+            {
+                "location": {"uri": _uri(r.path)},
+                "roles": ["analysisTarget"],
+                "properties": {"format": r.format.value if r.format else None, "resources": r.resources},
+            }
+            for r in report.files
+            if r.status is FileStatus.SCANNED
+        ],
         "results": results,
     }
     return _masked({"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]})

@@ -82,6 +82,14 @@ def render(report: Report, color: bool = False, width: int = 100, verbosity: int
             out.print(f"  {escape(path)}: score {s.value} ({s.grade}); {found}")
         out.print()
 
+    scanned = [r for r in report.files if r.status is FileStatus.SCANNED]
+    if verbosity > 0 and scanned:
+        out.print(f"[bold]Scanned[/] ({len(scanned)}):")
+        for r in scanned:
+            kind = f"{r.format.value}, " if r.format else ""
+            out.print(f"  {escape(r.path)} [dim]({escape(kind)}{r.resources} resource(s))[/]")
+        out.print()
+
     if verbosity > 0 and report.passes:
         out.print(f"[bold]Passed[/] ({report.passed}):")
         for f in report.passes:
