@@ -242,6 +242,18 @@ def test_structure_checks_never_raise(text):
     assert problem is None or isinstance(problem.message, str)
 
 
+@budget(200)
+@given(
+    st.lists(st.sampled_from(["- ", "-", ": ", ":", "? ", "a", "b: ", "[", "]", "{", "}", ", ", "\n", "\n  ", "\n    ", "\n- ", "'", '"']), max_size=60).map("".join),
+    st.integers(1, 8),
+)
+def test_the_cheap_depth_bound_is_sound(text, depth):
+    """When the cheap bound says a document is shallow, the parser agrees (it is only a shortcut)."""
+    if limits._surely_shallow(text, depth):
+        problem = limits._yaml_events(text, depth, 10**9)
+        assert problem is None or "nesting" not in problem.message, (text, problem)
+
+
 # --- Terraform ----------------------------------------------------------------------------------
 
 

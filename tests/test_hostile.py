@@ -87,15 +87,31 @@ def report(tree: Path) -> Report:
     return run(Config(paths=(str(tree),), file_timeout=60))
 
 
-def records(report: Report, tree: Path) -> dict[str, tuple[FileStatus, str]]:
-    return {os.path.relpath(r.path, tree): (r.status, r.reason) for r in report.files}
+@pytest.fixture(scope="module")
+def cli(tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One CLI run over the whole tree: JSON on standard output, every other format written by
+    --output FORMAT=PATH in the same run (text with --verbose: every list in full)."""
+    out = tmp_path_factory.mktemp("reports")
+    extra = [arg for fmt in FORMATS if fmt != "json" for arg in ("--output", f"{fmt}={out / fmt}")]
+    done = CliRunner().invoke(app, ["scan", str(tree), "--format", "json", "--verbose", "--no-color", *extra])
+    assert done.exit_code == 2, done.output  # unreadable inputs
+    assert "Traceback" not in done.output
+    return {"json": done.stdout, **{fmt: (out / fmt).read_text() for fmt in FORMATS if fmt != "json"}}
 
 
-def errors(report: Report, tree: Path) -> dict[str, list[tuple[int | None, str]]]:
+def records(doc: dict, tree: Path) -> dict[str, tuple[FileStatus, str]]:
+    return {os.path.relpath(f["path"], tree): (FileStatus(f["status"]), f["reason"] or "") for f in doc["files"]}
+
+
+def errors(doc: dict, tree: Path) -> dict[str, list[tuple[int | None, str]]]:
     out: dict[str, list[tuple[int | None, str]]] = {}
-    for e in report.errors:
-        out.setdefault(os.path.relpath(e.file, tree), []).append((e.line, e.message))
+    for e in doc["errors"]:
+        out.setdefault(os.path.relpath(e["file"], tree), []).append((e["line"], e["message"]))
     return out
+
+
+def report_records(report: Report, tree: Path) -> dict[str, tuple[FileStatus, str]]:
+    return {os.path.relpath(r.path, tree): (r.status, r.reason) for r in report.files}
 
 
 # What happens to each file: status, a fragment of the reason (and of the error message, with its line).
@@ -144,18 +160,19 @@ EXPECTED: dict[str, tuple[FileStatus, str]] = {
 
 
 @pytest.mark.parametrize("path", sorted(EXPECTED))
-def test_each_hostile_file_is_scanned_skipped_or_an_error_with_its_reason(report, tree, path):
+def test_each_hostile_file_is_scanned_skipped_or_an_error_with_its_reason(cli, tree, path):
+    doc = json.loads(cli["json"])
     status, reason = EXPECTED[path]
-    found = records(report, tree)
+    found = records(doc, tree)
     assert path in found, sorted(found)
     assert found[path][0] is status, found[path]
     assert reason in found[path][1], found[path]
     if status is FileStatus.ERROR:
-        assert any(reason in message for _, message in errors(report, tree)[path])
+        assert any(reason in message for _, message in errors(doc, tree)[path])
 
 
-def test_error_lines_point_at_the_problem(report, tree):
-    lines = {path: [line for line, _ in found] for path, found in errors(report, tree).items()}
+def test_error_lines_point_at_the_problem(cli, tree):
+    lines = {path: [line for line, _ in found] for path, found in errors(json.loads(cli["json"]), tree).items()}
     assert lines["encodings/latin1.yaml"] == [7]
     assert lines["yaml/duplicate-keys.yaml"] == [14]
     assert lines["yaml/tabs.yaml"] == [4]
@@ -165,35 +182,36 @@ def test_error_lines_point_at_the_problem(report, tree):
     assert lines["hcl/heredoc/main.tf"] == [2]
 
 
-def test_no_file_is_lost(report, tree):
+def test_no_file_is_lost(cli, tree):
     """Every file and link of the tree is a record, or lies below a directory that is one."""
     from validator.secrets import mask
 
-    shown = set(records(report, tree))
+    shown = set(records(json.loads(cli["json"]), tree))
     for directory, dirnames, filenames in os.walk(tree):
         for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(directory, d))]:
             path = mask(os.path.relpath(os.path.join(directory, name), tree))  # a key in a file name is masked
             assert path in shown or any(path.startswith(s + os.sep) for s in shown), path
 
 
-def test_the_valid_files_beside_them_are_still_judged(report, tree):
-    failing = {(os.path.relpath(f.location.file, tree), f.location.line, f.policy_id) for f in report.findings}
+def test_the_valid_files_beside_them_are_still_judged(cli, tree):
+    doc = json.loads(cli["json"])
+    failing = {(os.path.relpath(f["location"]["file"], tree), f["location"]["line"], f["policy_id"]) for f in doc["findings"]}
     for path in ("valid.yaml", "encodings/crlf.yaml", "encodings/utf8-bom.yaml", "encodings/utf16.yaml", "template-dir.yaml/inside.yaml"):
         assert (path, 6, "SESSION-001") in failing  # the CRLF and UTF-16 files keep their line numbers
-    assert report.resources_scanned >= 10
+    assert doc["summary"]["resources"] >= 10
 
 
-def test_nothing_runs_nothing_escapes(report, tree):
+def test_nothing_runs_nothing_escapes(cli, tree):
     assert not PWNED.exists()
-    notes = {f.resource_id: f.message for f in report.unresolved if f.policy_id == "cfn:nested-stack"}
+    doc = json.loads(cli["json"])
+    notes = {f["resource"]["id"]: f["message"] for f in doc["unresolved"] if f["policy_id"] == "cfn:nested-stack"}
     assert notes == {
         "Up": "nested stack Up: template ../../../../../../etc/passwd is outside the scanned tree: refused, not read",
         "Absolute": "nested stack Absolute: template /etc/hosts is outside the scanned tree: refused, not read",
         "FileUrl": "nested stack FileUrl: template file:///etc/shadow is outside the scanned tree: refused, not read",
         "Remote": "nested stack Remote: remote template https://evil.example.com/stack.yaml is not analysed (only local template paths are)",
     }
-    text = FORMATS["json"](report)
-    assert "root:x:0:0" not in text and "localhost" not in text  # /etc/passwd, /etc/hosts never read
+    assert all("root:x:0:0" not in out and "localhost" not in out for out in cli.values())  # /etc/passwd, /etc/hosts never read
 
 
 def test_file_and_templatefile_never_read_outside_the_tree(tree):
@@ -263,7 +281,7 @@ def test_parse_size():
 
 def test_follow_symlinks_follows_links_out_of_the_tree(tree):
     report = run(Config(paths=(str(tree / "links"),), follow_symlinks=True, file_timeout=60))
-    found = records(report, tree)
+    found = report_records(report, tree)
     assert found["links/outside-dir/stolen.yaml"][0] is FileStatus.SCANNED
     assert found["links/outside.yaml"] == (  # the same file: scanned once, under its first name
         FileStatus.SKIPPED,
@@ -294,7 +312,7 @@ def test_unreadable_file_and_directory_are_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(discover_module, "open", refusing_open, raising=False)
     monkeypatch.setattr(os, "scandir", refusing_scandir)
     report = run(Config(paths=(str(tmp_path),)))
-    found = records(report, tmp_path)
+    found = report_records(report, tmp_path)
     assert found["valid.yaml"][0] is FileStatus.SCANNED
     assert found["locked.yaml"] == (FileStatus.ERROR, "cannot read file: Permission denied")
     assert found["vault"] == (FileStatus.ERROR, "cannot read directory: Permission denied")
@@ -307,7 +325,7 @@ def test_unreadable_file_for_real(tmp_path):
     locked.write_text(ROLE)
     locked.chmod(0)
     report = run(Config(paths=(str(tmp_path),)))
-    assert records(report, tmp_path)["locked.yaml"] == (FileStatus.ERROR, "cannot read file: Permission denied")
+    assert report_records(report, tmp_path)["locked.yaml"] == (FileStatus.ERROR, "cannot read file: Permission denied")
 
 
 def test_a_file_given_as_a_fifo_or_a_directory_named_like_a_template(tmp_path):
@@ -341,7 +359,7 @@ def test_a_file_that_takes_too_long_becomes_an_error_and_the_scan_goes_on(tmp_pa
     started = time.perf_counter()
     report = run(Config(paths=(str(tmp_path),), file_timeout=0.3))
     assert time.perf_counter() - started < 10
-    found = records(report, tmp_path)
+    found = report_records(report, tmp_path)
     assert found["valid.yaml"][0] is FileStatus.SCANNED
     assert found["slow.yaml"] == (
         FileStatus.ERROR,
@@ -365,7 +383,7 @@ def test_a_terraform_module_that_takes_too_long_is_an_error(tmp_path, monkeypatc
 
     monkeypatch.setattr(terraform, "load_root", slow)
     report = run(Config(paths=(str(tmp_path),), file_timeout=0.3))
-    found = records(report, tmp_path)
+    found = report_records(report, tmp_path)
     assert found["fast/main.tf"][0] is FileStatus.SCANNED
     status, reason = found["slow/main.tf"]
     assert status is FileStatus.ERROR and "took longer than 0.3 s (the per-file time budget, --file-timeout)" in reason
@@ -386,7 +404,7 @@ def test_an_evaluation_that_takes_too_long_is_an_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(run_module, "evaluate", slow)
     report = run(Config(paths=(str(tmp_path),), file_timeout=0.3))
-    found = records(report, tmp_path)
+    found = report_records(report, tmp_path)
     assert found["valid.yaml"][0] is FileStatus.SCANNED
     assert found["slow.yaml"] == (
         FileStatus.ERROR,
@@ -460,30 +478,27 @@ def invoke(*args: str):
     return CliRunner().invoke(app, ["scan", *args])
 
 
-def test_every_format_accounts_for_every_file(report, tree):
-    paths = {r.path: r for r in report.files}
-    counts = {s: sum(1 for r in report.files if r.status is s) for s in FileStatus}
-    outputs = {fmt: FORMATS[fmt](report) for fmt in FORMATS}
-    from validator.reporters import text
-
-    outputs["text"] = text.render(report, verbosity=1)
+def test_every_format_accounts_for_every_file(cli, tree):
+    doc = json.loads(cli["json"])
+    paths = {f["path"]: FileStatus(f["status"]) for f in doc["files"]}
+    counts = {s: sum(1 for status in paths.values() if status is s) for s in FileStatus}
     summary = f"{counts[FileStatus.SCANNED]} file(s) scanned, {counts[FileStatus.SKIPPED]} skipped"
-    assert summary in outputs["text"]
-    assert json.loads(outputs["json"])["summary"]["files"] == {s.value: n for s, n in counts.items()}
-    invocation = json.loads(outputs["sarif"])["runs"][0]["invocations"][0]
+    assert summary in cli["text"]
+    assert doc["summary"]["files"] == {s.value: n for s, n in counts.items()}
+    invocation = json.loads(cli["sarif"])["runs"][0]["invocations"][0]
     assert invocation["properties"]["files"] == {s.value: n for s, n in counts.items()}
     assert invocation["toolExecutionNotifications"][-1]["message"]["text"].startswith(f"iac-validator: {summary}")
-    assert f"{counts[FileStatus.SKIPPED]} skipped · {counts[FileStatus.ERROR]} could not be read" in outputs["markdown"]
-    junit_root = ET.fromstring(outputs["junit"].encode())
+    assert f"{counts[FileStatus.SKIPPED]} skipped · {counts[FileStatus.ERROR]} could not be read" in cli["markdown"]
+    junit_root = ET.fromstring(cli["junit"].encode())
     junit_counts = {p.get("name"): int(p.get("value")) for p in junit_root.iter("property")}
     assert junit_counts == {f"files.{s.value}": n for s, n in counts.items()}
-    issues = json.loads(outputs["gitlab"])
-    outputs["sarif"] = unquote(outputs["sarif"])  # SARIF locations are URIs
-    for path, record in paths.items():
+    issues = json.loads(cli["gitlab"])
+    sarif_text = unquote(cli["sarif"])  # SARIF locations are URIs
+    for path, status in paths.items():
         rel = os.path.relpath(path)
-        for fmt in ("text", "json", "sarif", "junit"):
-            assert rel in outputs[fmt] or path in outputs[fmt], (fmt, path)
-        if record.status is not FileStatus.SCANNED:
+        for fmt, out in (("text", cli["text"]), ("json", cli["json"]), ("sarif", sarif_text), ("junit", cli["junit"])):
+            assert rel in out or path in out, (fmt, path)
+        if status is not FileStatus.SCANNED:
             assert any(i["location"]["path"] in (rel, path) for i in issues if i["check_name"].startswith("iac-validator:")), path
 
 

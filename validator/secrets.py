@@ -90,23 +90,24 @@ _SECRET_NAME = re.compile(
     re.I,
 )
 # ... unless the name says the value is about the secret, not the secret itself.
-_NOT_SECRET_NAME = re.compile(r"arn|name|_?id$|Id$|length|policy|rotation|reset|required|manage|kms|type|version", re.I)
+_NOT_SECRET_NAME = re.compile(r"arn|name|id$|length|policy|rotation|reset|required|manage|kms|type|version", re.I)
 _DYNAMIC = re.compile(r"^\{\{resolve:")
 MIN_SECRET_LENGTH = 8  # shorter literals are not masked by value (too many innocent matches)
 _MAX_WALK = 64
 
 
 def found_secrets(value: Any, name: str = "", sensitive: bool = False) -> set[str]:
-    """The raw secret values in a loaded value tree: access key ids, secret access keys (as
-    `find_credentials` recognises them) and literals stored under a secret's name (password,
-    secret key, token...) or marked sensitive. Used to mask them wherever else they appear."""
+    """The literal secrets in a loaded value tree: strings stored under a secret's name
+    (password, secret key, token...) or marked sensitive. A password has no shape that `mask`
+    could find, so the scan masks these values by value, wherever else they appear. (Access key
+    ids and secret access keys have a shape: `mask` finds them anywhere.)"""
     out: set[str] = set()
     stack: list[tuple[Any, str, int]] = [(value, name, 0)]
     while stack:
         node, key, depth = stack.pop()
         if isinstance(node, str):
-            if node:
-                _secrets_in(node, key, sensitive, out)
+            if (sensitive or _secret_name(key)) and len(node) >= MIN_SECRET_LENGTH and "\n" not in node and not _DYNAMIC.match(node):
+                out.add(node)
         elif depth > _MAX_WALK:
             continue
         elif isinstance(node, Mapping):
@@ -116,30 +117,19 @@ def found_secrets(value: Any, name: str = "", sensitive: bool = False) -> set[st
     return out
 
 
-def _secrets_in(value: str, name: str, sensitive: bool, out: set[str]) -> None:
-    keys = ACCESS_KEY_ID.findall(value)
-    out.update(keys)
-    secret_key_name, secret_name = _name_kind(name)
-    if len(value) >= 40 and (keys or secret_key_name or SECRET_KEY_NAME.search(value)):
-        out.update(c for c in SECRET_ACCESS_KEY.findall(value) if _mixed(c) and entropy(c) >= ENTROPY_FLOOR)
-    if (secret_name or sensitive) and len(value) >= MIN_SECRET_LENGTH and "\n" not in value and not _DYNAMIC.match(value):
-        out.add(value)
-
-
 @lru_cache(maxsize=4096)
-def _name_kind(name: str) -> tuple[bool, bool]:
-    """(the name says a secret access key, the name says a secret) — names repeat: computed once."""
-    return bool(SECRET_KEY_NAME.search(name)), bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
+def _secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
 
 
 def template_secrets(resources: Iterable[Any]) -> set[str]:
-    """`found_secrets` of every resource of a template (model.Resource): its id, properties and
+    """`found_secrets` of every resource of a template (model.Resource): its properties and
     metadata. A parameter with NoEcho, a variable with `sensitive = true`, or one named like a
     secret, holds a secret in its default value."""
     out: set[str] = set()
     for r in resources:
         props = r.properties if isinstance(r.properties, Mapping) else {}
-        out |= found_secrets([r.id, props, r.metadata])
+        out |= found_secrets([props, r.metadata])
         if r.type in ("AWS::CloudFormation::Parameter", "variable"):
             hidden = _truthy(props.get("NoEcho")) or _truthy(props.get("sensitive"))
             for key in ("Default", "default", "value"):
@@ -165,15 +155,14 @@ class Masker:
 
     def __call__(self, text: str) -> str:
         cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        out = text
-        if self._pattern is not None:
-            out = self._pattern.sub(lambda m: self.values[m.group(0)], out)
-        out = mask(out)
-        if len(self._cache) < 100_000:
-            self._cache[text] = out
-        return out
+        if cached is None:
+            cached = text
+            if self._pattern is not None:
+                cached = self._pattern.sub(lambda m: self.values[m.group(0)], cached)
+            cached = mask(cached)
+            if len(self._cache) < 100_000:
+                self._cache[text] = cached
+        return text if cached == text else cached  # unchanged: the very object given (callers test identity)
 
 
 def _hidden(value: str) -> str:
@@ -191,6 +180,8 @@ def mask_value(value: Any, masker: Callable[[str], str] = mask) -> Any:
     if value is None or isinstance(value, int | float | Enum):
         return value
     if isinstance(value, tuple | list):
+        if value and all(type(v) is Finding for v in value):
+            return _mask_findings(value, masker)
         items = [mask_value(v, masker) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value
@@ -201,19 +192,40 @@ def mask_value(value: Any, masker: Callable[[str], str] = mask) -> Any:
             return value
         return dict(pairs)
     if is_dataclass(value) and not isinstance(value, type):
-        changed = {}
         # A finding's title, severity, remediation and policy id come from the policy, not the template.
-        names = _FINDING_FIELDS if type(value) is Finding else _field_names(type(value))
-        for name in names:
-            old = getattr(value, name)
-            new = mask_value(old, masker)
-            if new is not old:
-                changed[name] = new
-        return replace(value, **changed) if changed else value
+        return _mask_dataclass(value, masker, _FINDING_FIELDS if type(value) is Finding else _field_names(type(value)))
     return value
 
 
 _FINDING_FIELDS = ("message", "resource_id", "resource_type", "location", "waiver", "called_from")
+
+
+def _mask_findings(findings: list[Finding] | tuple[Finding, ...], masker: Callable[[str], str]) -> Any:
+    """Thousands of findings (passes included) share a few hundred strings: each distinct one is
+    masked once, and only the findings holding one that changes are rebuilt."""
+    strings = {s for f in findings for s in (f.message, f.resource_id, f.resource_type, f.location.file, *f.called_from)}
+    changed = {s for s in strings if masker(s) is not s}
+    if not changed and all(f.waiver is None for f in findings):
+        return findings
+    out = [
+        _mask_dataclass(f, masker, _FINDING_FIELDS)
+        if f.waiver is not None or not changed.isdisjoint((f.message, f.resource_id, f.resource_type, f.location.file, *f.called_from))
+        else f
+        for f in findings
+    ]
+    if all(a is b for a, b in zip(out, findings, strict=True)):
+        return findings
+    return tuple(out) if isinstance(findings, tuple) else out
+
+
+def _mask_dataclass(value: Any, masker: Callable[[str], str], names: tuple[str, ...]) -> Any:
+    changed = {}
+    for name in names:
+        old = getattr(value, name)
+        new = mask_value(old, masker)
+        if new is not old:
+            changed[name] = new
+    return replace(value, **changed) if changed else value
 
 
 @cache
