@@ -721,4 +721,10 @@ def policies_docs(
 
 
 def main() -> None:
+    import gc
+
+    # The imported modules live for the whole run: keep the collector from walking them again and
+    # again as findings accumulate (-14 % CPU on 1,000 files, same peak memory; docs/performance.md).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     app(prog_name="iac-validator")
