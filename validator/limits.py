@@ -165,7 +165,12 @@ def _yaml_events(text: str, max_depth: int, max_alias_nodes: int) -> Problem | N
                     )
                 if frames:
                     frames[-1][1] += size
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # libyaml's own depth limit, reached before ours
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            where = f" at line {line}" if line else ""
+            return Problem(f"nesting deeper than {max_depth} levels{where}: not decoded (limit {max_depth})", line)
         return None  # a syntax error: the decoder reports it
     return None
 
