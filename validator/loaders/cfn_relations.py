@@ -20,10 +20,10 @@ ARN that names a resource of the template (`IamInstanceProfile: app-profile` and
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from validator.loaders.links import Links
 from validator.model import Reference, Resource, Unknown
 
 PROFILE = "AWS::IAM::InstanceProfile"
@@ -85,12 +85,8 @@ def _name_candidates(value: str, rtype: str) -> list[str]:
 def relations(resources: Iterable[Resource]) -> dict[str, dict[str, tuple[str, ...]]]:
     resources = list(resources)
     index = _Index(resources)
-    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-
-    def link(source: str, relation: str, targets: Iterable[str]) -> None:
-        for target in targets:
-            if target not in found[source][relation]:
-                found[source][relation].append(target)
+    links = Links()
+    link = links.link
 
     for r in resources:
         p = r.properties
@@ -130,7 +126,7 @@ def relations(resources: Iterable[Resource]) -> dict[str, dict[str, tuple[str, .
                 link(group, "users", users)
             for user in users:
                 link(user, "groups", groups)
-    return {source: {rel: tuple(ts) for rel, ts in rels.items() if ts} for source, rels in found.items() if any(rels.values())}
+    return links.freeze()
 
 
 def _mapping_roles(mappings: Any) -> list[Any]:

@@ -20,10 +20,10 @@ same configuration (a plan knows most names).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from validator.loaders.links import Links
 from validator.model import Reference, Resource, Unknown
 
 PROFILE = "aws_iam_instance_profile"
@@ -78,12 +78,8 @@ def _first_block(value: Any) -> Mapping[str, Any]:
 def relations(resources: Iterable[Resource]) -> dict[str, dict[str, tuple[str, ...]]]:
     resources = list(resources)
     index = _Index(resources)
-    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-
-    def link(source: str, relation: str, targets: Iterable[str]) -> None:
-        for target in targets:
-            if target not in found[source][relation]:
-                found[source][relation].append(target)
+    links = Links()
+    link = links.link
 
     for r in resources:
         p = r.properties
@@ -128,4 +124,4 @@ def relations(resources: Iterable[Resource]) -> dict[str, dict[str, tuple[str, .
                 link(group, "users", users)
             for user in users:
                 link(user, "groups", groups)
-    return {s: {rel: tuple(ts) for rel, ts in rels.items() if ts} for s, rels in found.items() if any(rels.values())}
+    return links.freeze()
