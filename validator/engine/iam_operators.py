@@ -473,27 +473,34 @@ def op_iam_trust_cognito(value: Any, args: Args) -> list[Violation]:
         lets = f"{stmt.label} lets {principal.text if isinstance(principal.value, str) else host} assume the role"
         aud = _assess([iam.requirement(document, grant, aud_key, always_present=True)], _pool_judge)
         fix_aud = f"require StringEquals {aud_key} to be your identity pool id"
-        if aud.state == "missing":
-            note = iam.unrequired_mentions(stmt, [aud_key])
-            out.append(_fail(f"{lets} for identities of any identity pool (no condition on {aud_key}{note}), including pools in other accounts: {fix_aud}", principal.path))
-        elif aud.state == "loose":
-            shown = f"for {aud_key} {aud.value!r}" if aud.value is not None else f"for any {aud_key}"
-            out.append(_fail(f"{lets} {shown}, {aud.reason}: {fix_aud}", aud.constraint.path))
-        elif aud.state == "unresolved":
-            out.append(_skip(f"{stmt.label} {aud_key} could not be resolved ({aud.reason})", (*stmt.path, "Condition")))
+        out += _claim_violations(
+            aud, aud_key, stmt, lets, fix_aud, principal.path,
+            f"{lets} for identities of any identity pool (no condition on {aud_key}<note>), including pools in other accounts: {fix_aud}",
+        )
         if _guest_role(args.resource, args.template):
             continue  # the pool's unauthenticated role: amr narrows nothing a guest role needs
         amr = _assess([iam.requirement(document, grant, amr_key, always_present=True)], _amr_judge)
         fix_amr = f'require ForAnyValue:StringLike {amr_key} "authenticated"'
-        if amr.state == "missing":
-            note = iam.unrequired_mentions(stmt, [amr_key])
-            out.append(_fail(f"{lets} without a condition on {amr_key}{note}, so unauthenticated (guest) identities can assume it too: {fix_amr}", principal.path))
-        elif amr.state == "loose":
-            shown = f"for {amr_key} {amr.value!r}" if amr.value is not None else f"for any {amr_key}"
-            out.append(_fail(f"{lets} {shown}, {amr.reason}: {fix_amr}", amr.constraint.path))
-        elif amr.state == "unresolved":
-            out.append(_skip(f"{stmt.label} {amr_key} could not be resolved ({amr.reason})", (*stmt.path, "Condition")))
+        out += _claim_violations(
+            amr, amr_key, stmt, lets, fix_amr, principal.path,
+            f"{lets} without a condition on {amr_key}<note>, so unauthenticated (guest) identities can assume it too: {fix_amr}",
+        )
     return out
+
+
+def _claim_violations(
+    assessed: Any, key: str, stmt: Any, lets: str, fix: str, principal_path: Any, missing: str
+) -> list[Violation]:
+    """The verdict on one required claim (Cognito aud or amr): missing (`missing`, with `<note>`
+    standing for what the statement says of the key elsewhere), too loose, or unresolved."""
+    if assessed.state == "missing":
+        return [_fail(missing.replace("<note>", iam.unrequired_mentions(stmt, [key]), 1), principal_path)]
+    if assessed.state == "loose":
+        shown = f"for {key} {assessed.value!r}" if assessed.value is not None else f"for any {key}"
+        return [_fail(f"{lets} {shown}, {assessed.reason}: {fix}", assessed.constraint.path)]
+    if assessed.state == "unresolved":
+        return [_skip(f"{stmt.label} {key} could not be resolved ({assessed.reason})", (*stmt.path, "Condition"))]
+    return []
 
 
 # --- identity policies: KEYS-003, GUARD-002 ---------------------------------------------------------

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from validator.loaders.links import Links
-from validator.model import Reference, Resource, Unknown
+from validator.loaders.links import Links, ResourceIndex
+from validator.model import Resource
 
 PROFILE = "AWS::IAM::InstanceProfile"
 ROLE = "AWS::IAM::Role"
@@ -43,48 +43,9 @@ _NAME_PROPERTY = {
 }
 
 
-class _Index:
-    def __init__(self, resources: Iterable[Resource]) -> None:
-        self.types: dict[str, str] = {}
-        self.names: dict[tuple[str, str], str] = {}
-        for r in resources:
-            self.types.setdefault(r.id, r.type)
-            prop = _NAME_PROPERTY.get(r.type)
-            name = r.properties.get(prop) if prop else None
-            if isinstance(name, str):
-                self.names.setdefault((r.type, name), r.id)
-
-    def targets(self, value: Any, rtype: str) -> list[str]:
-        """Ids of the resources of type `rtype` that `value` (reference, name, ARN or a list) names."""
-        if isinstance(value, list):
-            return [t for item in value for t in self.targets(item, rtype)]
-        if isinstance(value, Reference):
-            return [value.target] if self.types.get(value.target) == rtype else []
-        if isinstance(value, Unknown) or not isinstance(value, str):
-            return []
-        for candidate in _name_candidates(value, rtype):
-            found = self.names.get((rtype, candidate))
-            if found:
-                return [found]
-        return []
-
-
-def _name_candidates(value: str, rtype: str) -> list[str]:
-    """A name as written, and the name inside an ARN (`...:role/path/name`, `...:secret:name-AbCdEf`)."""
-    out = [value]
-    if value.startswith("arn:"):
-        resource = value.split(":", 5)[-1]
-        if rtype == SECRET and resource.startswith("secret:"):
-            name = resource[len("secret:") :]
-            out += [name, name.rsplit("-", 1)[0]]  # Secrets Manager appends -XXXXXX to the name
-        else:
-            out.append(resource.rsplit("/", 1)[-1])
-    return out
-
-
 def relations(resources: Iterable[Resource]) -> dict[str, dict[str, tuple[str, ...]]]:
     resources = list(resources)
-    index = _Index(resources)
+    index = ResourceIndex(resources, _NAME_PROPERTY, SECRET)
     links = Links()
     link = links.link
 

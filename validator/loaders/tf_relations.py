@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from validator.loaders.links import Links
-from validator.model import Reference, Resource, Unknown
+from validator.loaders.links import Links, ResourceIndex
+from validator.model import Resource
 
 PROFILE = "aws_iam_instance_profile"
 ROLE = "aws_iam_role"
@@ -35,40 +35,6 @@ POOL = "aws_cognito_identity_pool"
 _NAME = {PROFILE: "name", ROLE: "name", SECRET: "name", GROUP: "name", USER: "name", POOL: "identity_pool_name"}
 
 
-class _Index:
-    def __init__(self, resources: Iterable[Resource]) -> None:
-        self.types: dict[str, str] = {}
-        self.names: dict[tuple[str, str], str] = {}
-        for r in resources:
-            self.types.setdefault(r.id, r.type)
-            prop = _NAME.get(r.type)
-            name = r.properties.get(prop) if prop else None
-            value = getattr(name, "value", name)  # a ResolvedReference carries its value
-            if isinstance(value, str):
-                self.names.setdefault((r.type, value), r.id)
-
-    def targets(self, value: Any, rtype: str) -> list[str]:
-        if isinstance(value, list):
-            return [t for item in value for t in self.targets(item, rtype)]
-        if isinstance(value, Reference):
-            return [value.target] if self.types.get(value.target) == rtype else []
-        if isinstance(value, Unknown) or not isinstance(value, str):
-            return []
-        candidates = [value]
-        if value.startswith("arn:"):
-            resource = value.split(":", 5)[-1]
-            if rtype == SECRET and resource.startswith("secret:"):
-                name = resource[len("secret:") :]
-                candidates += [name, name.rsplit("-", 1)[0]]
-            else:
-                candidates.append(resource.rsplit("/", 1)[-1])
-        for candidate in candidates:
-            found = self.names.get((rtype, candidate))
-            if found:
-                return [found]
-        return []
-
-
 def _first_block(value: Any) -> Mapping[str, Any]:
     if isinstance(value, list) and value and isinstance(value[0], Mapping):
         return value[0]
@@ -77,7 +43,7 @@ def _first_block(value: Any) -> Mapping[str, Any]:
 
 def relations(resources: Iterable[Resource]) -> dict[str, dict[str, tuple[str, ...]]]:
     resources = list(resources)
-    index = _Index(resources)
+    index = ResourceIndex(resources, _NAME, SECRET)
     links = Links()
     link = links.link
 
