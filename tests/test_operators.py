@@ -359,6 +359,19 @@ def test_mask_secret_access_keys_but_not_digests_or_words():
     assert mask(secret + "X") == secret + "X"  # a longer run is not a secret access key
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/check/work/main/fixtures/policies/GUARD-001/cloudformation/fail.yaml",  # the CI checkout
+        "/home/runner/work/MyRepo2/MyRepo2/fixtures/prod/main.tf",
+        "/Users/JohnSmith/src/infra/Templates/Prod1/stack.yaml",
+        "s3://deploy-artifacts/Payments/ServiceRoles/Lambda2024/template.yaml",
+    ],
+)
+def test_mask_leaves_file_paths_alone_even_when_a_run_is_40_characters(path):
+    assert mask(path) == path
+
+
 def test_mask_secret_after_an_equals_sign():
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     assert secret not in mask(f"aws_secret_access_key={secret}")

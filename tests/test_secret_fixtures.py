@@ -79,3 +79,20 @@ def test_no_secret_value_appears_in_any_output_format(fmt, verbosity):
     assert leaked == [], f"{fmt} shows {leaked}"
     # Nor any other unmasked key id (a value the list above does not know about).
     assert ACCESS_KEY_ID.findall(output) == []
+
+
+def test_a_checkout_path_that_looks_secret_shaped_is_reported_as_it_is(tmp_path):
+    """CI checked the repository out under /check/work/main: `/check/work/main/fixtures/policies/GUARD`
+    is a 40-character run of the secret-key alphabet, and the mask hid the file's own name in the
+    report. A path is not a key: the file is reported under its name, its findings too."""
+    source = FIXTURES / "GUARD-001" / "cloudformation" / "fail.yaml"
+    target = tmp_path / "ci-checks" / "work" / "main" / "fixtures" / "policies" / "GUARD-001" / "fail.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert "checks/work/main/fixtures/policies/GUARD" in SECRET_ACCESS_KEY.findall(str(target))
+
+    report = run(Config(paths=(str(target),)))
+    assert [(r.path, r.status.value) for r in report.files] == [(str(target), "scanned")]
+    assert {f.location.file for f in report.findings} == {str(target)}
+    for fmt in FORMATS:
+        assert "chec" + "*" * 36 not in render(report, fmt)

