@@ -157,6 +157,7 @@ def fixture_report() -> Report:
         unresolved=unresolved,
         errors=(LoadError("stacks/broken.yaml", "mapping values are not allowed here", 7),),
         policies=POLICIES,
+        passed=2,
         passes=(
             _finding("WORKLOAD-001", Outcome.PASS, "", "AppServer", "AWS::EC2::Instance", cfn, 40),
             _finding("TRUST-001", Outcome.PASS, "", "aws_iam_role.analyst", "aws_iam_role", tf, 3),

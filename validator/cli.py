@@ -177,6 +177,15 @@ def scan(
         bool,
         typer.Option("--allow-errors", help="Files that cannot be read are reported but do not fail the run (no exit code 2)."),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, metavar="N", help="Worker processes (default: one per CPU); the report is the same for any N."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", metavar="DIR", help="The result cache (default: $IAC_VALIDATOR_CACHE_DIR, else ~/.cache/iac-validator)."),
+    ] = None,
 ) -> None:
     """Scan templates and print a scored report. Exit 0 passed, 1 gate failed, 2 usage error or unreadable input."""
     from validator.reporters import render
@@ -193,6 +202,9 @@ def scan(
     config = _cloudformation_options(config, parameters_file or [], parameter or [], cfn_lint)
     config = _terraform_options(config, var_file or [], var or [], tf_source)
     config = _limit_options(config, max_file_size, file_timeout, follow_symlinks, allow_errors)
+    fmt_name = fmt.value if fmt else (repo.format if repo and repo.format else OutputFormat.text.value)
+    extras = {**(dict(repo.outputs) if repo else {}), **extra_outputs}
+    config = _speed_options(config, jobs, no_cache, cache_dir, keeps_passes({fmt_name, *extras}, verbosity))
     _quiet_libraries(verbose=verbosity > 0)
     if verbosity > 0:
         _note(f"configuration: {repo.source}" if repo else "configuration: none found (defaults)")
@@ -203,7 +215,8 @@ def scan(
         if bar is not None:
             bar.close()
 
-    fmt_name = fmt.value if fmt else (repo.format if repo and repo.format else OutputFormat.text.value)
+    if verbosity > 0 and config.cache_dir is not None:
+        _note(f"result cache {config.cache_dir}: {report.from_cache[0]} of {report.from_cache[1]} unit(s) unchanged, read from it")
     if color is None:
         color = main_output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     text = render(report, fmt_name, color=color, verbosity=verbosity)
@@ -211,7 +224,6 @@ def scan(
         _write(Path(main_output), text)
     else:
         sys.stdout.write(text)
-    extras = {**(dict(repo.outputs) if repo else {}), **extra_outputs}
     for extra_fmt, path in extras.items():
         _write(Path(path), render(report, extra_fmt, verbosity=verbosity))
         if verbosity > 0:
@@ -228,6 +240,21 @@ def scan(
     if blocking_errors(report, config.allow_errors):
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_PASSED if report.gate_passed else EXIT_GATE_FAILED)
+
+
+def keeps_passes(formats: set[str], verbosity: int) -> bool:
+    """JUnit lists every check as a test case, verbose text every pass; the others count them."""
+    return "junit" in formats or ("text" in formats and verbosity > 0)
+
+
+def _speed_options(config: Config, jobs: int | None, no_cache: bool, cache_dir: Path | None, keep_passes: bool) -> Config:
+    """--jobs, --no-cache, --cache-dir (validator/execute.py, validator/cache.py)."""
+    from dataclasses import replace
+
+    from validator.cache import default_dir
+
+    directory = None if no_cache else str(cache_dir or default_dir(os.environ))
+    return replace(config, jobs=jobs, cache_dir=directory, keep_passes=keep_passes)
 
 
 def _limit_options(

@@ -53,3 +53,9 @@ class Config:
     file_timeout: float | None = DEFAULT_FILE_TIMEOUT
     follow_symlinks: bool = False
     allow_errors: bool = False
+    # Speed (validator/execute.py, validator/cache.py): worker processes (None: one per CPU), the
+    # result cache directory (None: no cache), and whether the report lists every passing check
+    # (JUnit and --verbose text do; the others count them).
+    jobs: int | None = 1
+    cache_dir: str | None = None
+    keep_passes: bool = False

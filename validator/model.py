@@ -318,7 +318,7 @@ class Report:
     unresolved: tuple[Finding, ...]  # SKIP outcomes caused by unknown values
     errors: tuple[LoadError, ...]
     policies: tuple[Policy, ...]
-    passes: tuple[Finding, ...]  # (policy, resource) pairs that passed, outcome PASS
+    passed: int  # (policy, resource) pairs that passed
     score: Score
     file_scores: Mapping[str, Score]
     resources_scanned: int
@@ -327,16 +327,15 @@ class Report:
     fail_on: Severity | None
     fail_under: int | None
     inventory: tuple[InventoryEntry, ...] = ()
+    passes: tuple[Finding, ...] = ()  # each pass, outcome PASS, when the run kept them (Config.keep_passes)
     waived: tuple[Finding, ...] = ()  # FAIL findings an active waiver covers; not scored, not gated
     baselined: tuple[Finding, ...] = ()  # FAIL findings already in the baseline; not scored, not gated
     fixed: tuple[BaselineEntry, ...] = ()  # baseline entries of scanned files that no longer fail
     waivers: tuple[WaiverUse, ...] = ()  # every waiver seen, with its status
     baseline: str | None = None  # the baseline file compared against
     scope: Scope | None = None  # set in changed-files mode
-
-    @property
-    def passed(self) -> int:
-        return len(self.passes)
+    # (units read from the result cache, units): how the run went, not what it found.
+    from_cache: tuple[int, int] = field(default=(0, 0), compare=False)
 
     @property
     def stale_waivers(self) -> tuple[WaiverUse, ...]:

@@ -7,37 +7,35 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import date
 from typing import Any
 
-from validator import __version__, globs, inventory, limits, suppress
+from validator import __version__, globs, suppress
+from validator.cache import open_cache
 from validator.config import Config
 from validator.discover import Plan, SourceFile, discover
-from validator.engine.evaluate import evaluate
 from validator.engine.policies import builtin_policy_dir, load_policies
-from validator.loaders import cfn_variants
+from validator.execute import Progress, results
 from validator.model import (
     FileRecord,
     FileStatus,
     Finding,
-    Format,
     InventoryEntry,
     LoadError,
     Outcome,
     Policy,
     Report,
-    Template,
     Waiver,
-    is_pseudo,
 )
 from validator.repo_config import CONFIG_NAMES, select_policies
 from validator.scoring import gate, score
-from validator.secrets import Masker, mask, mask_report, mask_value, template_secrets
+from validator.secrets import Masker, mask, mask_report, mask_value
+from validator.units import split
+from validator.work import inline_waivers, load_all  # noqa: F401 - the stages, for callers of run
 
-Progress = Callable[[int, int], None]  # (templates done, templates in total)
 STDIN = "-"
 STDIN_LABEL = "<stdin>"
 
@@ -56,42 +54,27 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         errors.extend(plan.errors)
         records = [_config_record(r) for r in plan.records]
         records.extend(_exclude(plan, config.exclude, config.base_dir))
-        texts = _texts(plan)
+        units = split(plan, config.cfn_parameters, config.tf_source)
+        del plan  # each unit holds its own files
+        cache = open_cache(config, dirs)
         findings: list[Finding] = []
         entries: list[InventoryEntry] = []
         inline: dict[tuple[str, int | None, str], Waiver] = {}
         waiver_errors: list[LoadError] = list(config.config_errors)
-        resources = 0
-        total = len(plan.cloudformation) + len(plan.terraform)
-        seen: set[Finding] = set()  # a nested template loaded for two parent stacks reports a finding once
+        resources = passed = 0
         secrets: set[str] = set()  # every secret value a template holds: masked wherever it shows up
         timed_out: dict[str, str] = {}  # file → why its evaluation was stopped
-        for done, (template, template_errors, template_records) in enumerate(load_all(plan, config), start=1):
-            errors.extend(template_errors)
-            records.extend(template_records)
-            if template is not None:
-                resources += sum(1 for r in template.resources if not is_pseudo(r.type))
-                secrets |= template_secrets([*template.resources, *(r for vs in template.variants.values() for r in vs)])
-                try:
-                    with limits.time_budget(config.file_timeout):
-                        # Resources with variants (conditions) are judged once per variant, then merged.
-                        views = cfn_variants.views(template)
-                        template_findings = cfn_variants.finish(template, [evaluate(policies, [v], config.params) for v in views])
-                        template_entries = inventory.build(views, template_findings)  # each variant's ways in
-                except limits.BudgetExceeded as exc:
-                    reason = f"evaluating the policies {exc} (the per-file time budget, --file-timeout): not judged"
-                    errors.append(LoadError(template.path, reason))
-                    timed_out.update(dict.fromkeys(template.files, reason))
-                    template_findings, template_entries = [], []
-                findings.extend(f for f in template_findings if f not in seen)
-                seen.update(template_findings)
-                entries.extend(template_entries)
-                if config.inline_waivers:
-                    found, bad = inline_waivers(template, texts, config.allow_open_ended_waivers)
-                    _merge_waivers(inline, found)
-                    waiver_errors.extend(e for e in bad if e not in waiver_errors)
-            if progress is not None:
-                progress(min(done, total), total)
+        for result in results(units, policies, config, cache, progress):
+            errors.extend(e for e in result.errors if e not in errors)  # --var-file errors come with every unit
+            records.extend(result.records)
+            resources += result.resources
+            passed += result.passed
+            secrets |= result.secrets
+            findings.extend(result.findings)
+            entries.extend(result.entries)
+            timed_out.update(result.timed_out)
+            _merge_waivers(inline, list(result.waivers))
+            waiver_errors.extend(e for e in result.waiver_errors if e not in waiver_errors)
     if timed_out:  # a file whose evaluation was stopped is an error, not scanned
         records = [
             replace(r, status=FileStatus.ERROR, reason=timed_out[r.path]) if r.path in timed_out and r.status is FileStatus.SCANNED else r
@@ -110,7 +93,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         compared = suppress.apply_baseline(counting, config.baseline, scanned, waived)
         counting, baselined, fixed = list(compared.findings), compared.baselined, compared.fixed
     report = build_report(
-        policies, records, counting, [*errors, *waiver_errors], resources, config, waiver_errors=len(waiver_errors)
+        policies, records, counting, [*errors, *waiver_errors], resources, config, waiver_errors=len(waiver_errors), passed=passed
     )
     report = replace(
         report,
@@ -121,6 +104,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         waivers=applied.uses,
         baseline=config.baseline_file,
         scope=config.scope,
+        from_cache=(cache.hits if cache else 0, len(units)),
     )
     # File names, ids, errors, messages: no secret leaves the run (the findings are masked already).
     report = mask_report(report, masker, skip=("findings", "unresolved", "passes", "waived", "baselined"))
@@ -128,30 +112,6 @@ def run(config: Config, progress: Progress | None = None) -> Report:
 
 
 # --- inline waivers -----------------------------------------------------------------------------
-
-
-def inline_waivers(
-    template: Template, texts: dict[str, str], allow_open_ended: bool = False
-) -> tuple[list[Waiver], list[LoadError]]:
-    """The waivers written in a template: CloudFormation resource Metadata, Terraform comments."""
-    waivers: list[Waiver] = []
-    errors: list[LoadError] = []
-    if template.format is Format.CLOUDFORMATION:
-        for resource in template.resources:
-            if resource.metadata:
-                shown = replace(resource, id=cfn_variants.display_id(resource))  # the id its findings carry
-                found, bad = suppress.cloudformation_waivers(shown, _text(texts, resource.location.file), allow_open_ended)
-                waivers.extend(found)
-                errors.extend(bad)
-    elif template.format is Format.TERRAFORM:
-        files = sorted({*template.files, *(r.location.file for r in template.resources)})
-        for file in files:
-            text = _text(texts, file)
-            if text and suppress.MARK in text:
-                found, bad = suppress.terraform_waivers(file, text, template.resources, allow_open_ended)
-                waivers.extend(found)
-                errors.extend(bad)
-    return waivers, errors
 
 
 def _merge_waivers(into: dict[tuple[str, int | None, str], Waiver], found: list[Waiver]) -> None:
@@ -163,32 +123,6 @@ def _merge_waivers(into: dict[tuple[str, int | None, str], Waiver], found: list[
             into[key] = replace(into[key], resources=merged)
         else:
             into[key] = w
-
-
-def _texts(plan: Plan) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for value in vars(plan).values():
-        for source in _sources(value):
-            out[source.path] = source.text
-    return out
-
-
-def _sources(value: Any) -> list[SourceFile]:
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, SourceFile)]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _sources(v)]
-    return []
-
-
-def _text(texts: dict[str, str], path: str) -> str | None:
-    if path in texts:
-        return texts[path]
-    try:  # a file a loader reached by itself (a local module, a nested stack)
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return None
 
 
 def _config_record(record: FileRecord) -> FileRecord:
@@ -266,32 +200,6 @@ def _relabel(value: Any, old: str, new: str) -> Any:
     return value
 
 
-def load_all(plan: Plan, config: Config | None = None) -> Iterator[tuple[Template | None, list[LoadError], list[FileRecord]]]:
-    """One template at a time, so a large tree is never held in memory at once."""
-    if plan.cloudformation:
-        from validator.loaders import cfn_nested  # nested stacks are loaded through their parents
-
-        parameters = config.cfn_parameters if config else {}
-        yield from cfn_nested.load_tree(
-            plan.cloudformation,
-            parameters,
-            cfn_lint=bool(config and config.cfn_lint),
-            budget=config.file_timeout if config else None,
-            roots=plan.roots,
-        )
-    if plan.terraform or plan.tfvars or plan.terraform_plans:
-        # Root modules with their tfvars and local modules, and plan JSON (see loaders/tf_tree.py).
-        from validator.loaders.tf_tree import load_terraform
-
-        yield from load_terraform(
-            plan,
-            var_files=tuple(config.var_files) if config else (),
-            variables=config.tf_variables if config else None,
-            tf_source=config.tf_source if config else None,
-            budget=config.file_timeout if config else None,
-        )
-
-
 def build_report(
     policies: tuple[Policy, ...],
     records: list[FileRecord],
@@ -300,6 +208,7 @@ def build_report(
     resources: int,
     config: Config,
     waiver_errors: int = 0,
+    passed: int = 0,
 ) -> Report:
     """`findings` are the ones that count (waived and baselined ones already taken out);
     `waiver_errors` of `errors` are malformed waivers, the rest inputs that could not be read."""
@@ -319,7 +228,7 @@ def build_report(
     for f in failing:
         by_file[f.location.file].append(f)
     file_scores = {r.path: score(by_file.get(r.path, [])) for r in records if r.status is FileStatus.SCANNED}
-    passed, reasons = gate(failing, total, config.fail_on, config.fail_under)
+    gate_ok, reasons = gate(failing, total, config.fail_on, config.fail_under)
     return Report(
         tool_version=__version__,
         files=tuple(sorted(records, key=lambda r: r.path)),
@@ -327,11 +236,12 @@ def build_report(
         unresolved=tuple(f for f in findings if f.outcome is Outcome.SKIP),
         errors=tuple(sorted(errors, key=lambda e: (e.file, e.line or 0))),
         policies=policies,
+        passed=passed,
         passes=tuple(f for f in findings if f.outcome is Outcome.PASS),
         score=total,
         file_scores=file_scores,
         resources_scanned=resources,
-        gate_passed=passed and not unread and not waiver_errors and not counted_tool_errors,
+        gate_passed=gate_ok and not unread and not waiver_errors and not counted_tool_errors,
         gate_reasons=reasons
         + ((f"{unread} input(s) could not be read",) if unread else ())
         + ((f"{waiver_errors} malformed waiver(s) (they waive nothing)",) if waiver_errors else ())

@@ -1,0 +1,147 @@
+"""The result cache: a unit's result (validator/work.py), stored under a key made of everything it
+depends on, so a re-scan of an unchanged tree reads results instead of parsing.
+
+The key of a unit hashes the text of each of its files with their paths and the scanned roots,
+salted with the tool (version and the hash of its own code), the policy files, and every setting
+that changes a result. A unit whose result depends on something else is not cached: a Terraform
+unit that calls file functions (`file`, `templatefile`, ...: files outside the unit), plan input
+with --tf-source, or a unit whose time budget ran out.
+
+Entries are pickles written to a temporary file and renamed into place, so concurrent runs never
+see half an entry; an entry that cannot be read is ignored and rewritten. The directory is the
+user's own (`IAC_VALIDATOR_CACHE_DIR`, else `$XDG_CACHE_HOME/iac-validator`, else
+`~/.cache/iac-validator`), created private (0700).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from validator import __version__
+from validator.config import Config
+from validator.units import Unit
+from validator.work import UnitResult
+
+FORMAT = 1  # bump when UnitResult's shape changes
+_FILE_FUNCTIONS = re.compile(r"\b(?:file|templatefile|fileexists|fileset|filebase64|filemd5|filesha1|filesha256|filesha512|filebase64sha256|filebase64sha512)\s*\(")
+
+
+def default_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get("IAC_VALIDATOR_CACHE_DIR"):
+        return Path(environ["IAC_VALIDATOR_CACHE_DIR"])
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "iac-validator"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "iac-validator"
+    if sys.platform == "win32" and environ.get("LOCALAPPDATA"):
+        return Path(environ["LOCALAPPDATA"]) / "iac-validator" / "Cache"
+    return Path.home() / ".cache" / "iac-validator"
+
+
+class ResultCache:
+    def __init__(self, directory: Path, salt: bytes, tf_source: bool = False) -> None:
+        self.directory = directory
+        self.salt = salt
+        self.tf_source = tf_source  # plans are judged with a configuration read from outside the unit
+        self.hits = self.misses = 0
+
+    def key(self, unit: Unit) -> str | None:
+        """The unit's key, or None when its result depends on more than its files."""
+        plan = unit.plan
+        if plan.terraform_plans and self.tf_source:
+            return None
+        h = hashlib.sha256(self.salt)
+        for root in plan.roots:
+            h.update(b"\0root\0" + root.encode("utf-8", "surrogateescape"))
+        for source in unit.sources():
+            if source.path.endswith(".tf") and "file" in source.text and _FILE_FUNCTIONS.search(source.text):
+                return None
+            h.update(b"\0file\0" + source.path.encode("utf-8", "surrogateescape") + b"\0")
+            h.update(source.text.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key[2:]}.pickle"
+
+    def get(self, key: str) -> UnitResult | None:
+        try:
+            with open(self._path(key), "rb") as fh:
+                value = pickle.load(fh)  # noqa: S301 - the user's own private cache directory
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+            self.misses += 1
+            return None
+        if not isinstance(value, UnitResult):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, result: UnitResult) -> None:
+        if not result.cacheable:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def open_cache(config: Config, policy_dirs: Iterable[Path]) -> ResultCache | None:
+    if config.cache_dir is None:
+        return None
+    return ResultCache(Path(config.cache_dir), salt(config, policy_dirs), tf_source=config.tf_source is not None)
+
+
+def salt(config: Config, policy_dirs: Iterable[Path]) -> bytes:
+    h = hashlib.sha256(f"iac-validator {__version__} cache {FORMAT} python {sys.version_info[:2]}".encode())
+    h.update(_tree_hash([Path(__file__).parent], (".py", ".json")))  # the tool's own code and schemas
+    h.update(_tree_hash(list(policy_dirs), (".yaml", ".yml")))
+    settings = (
+        sorted((k, sorted(v.items())) for k, v in config.params.items()),
+        sorted(config.cfn_parameters.items()),
+        config.cfn_lint,
+        [(p, _read(p)) for p in config.var_files],
+        sorted(config.tf_variables.items()),
+        config.tf_source,
+        sorted(config.enable),
+        sorted(config.disable),
+        sorted((k, str(v)) for k, v in config.severity.items()),
+        config.inline_waivers,
+        config.allow_open_ended_waivers,
+        config.keep_passes,
+        config.file_timeout,
+    )
+    h.update(repr(settings).encode("utf-8", "surrogateescape"))
+    return h.digest()
+
+
+def _tree_hash(dirs: list[Path], suffixes: tuple[str, ...]) -> bytes:
+    h = hashlib.sha256()
+    for d in dirs:
+        for path in sorted(p for p in Path(d).rglob("*") if p.suffix in suffixes and "__pycache__" not in p.parts):
+            h.update(str(path.relative_to(d)).encode() + b"\0")
+            h.update(_read(str(path)).encode("utf-8", "surrogateescape"))
+    return h.digest()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            return fh.read()
+    except OSError as exc:
+        return f"<unreadable: {exc}>"
