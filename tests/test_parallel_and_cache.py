@@ -248,3 +248,17 @@ def test_nested_stacks_and_called_modules_stay_in_one_unit(tmp_path):
         ["sandbox/main.tf"],
         ["shared-vars/terraform.tfvars"],
     ]
+
+
+def test_a_cache_kept_inside_the_scanned_repository_is_not_scanned(tmp_path):
+    """GitLab CI caches only paths inside the project: the cache directory is tagged (CACHEDIR.TAG)
+    and discovery skips it as one directory instead of listing every entry as a skipped file."""
+    (tmp_path / "deploy.yaml").write_text(ROLE.format(duration=3600))
+    config = Config(paths=(str(tmp_path),), cache_dir=str(tmp_path / ".iac-validator-cache"))
+    run(config)
+    again = run(config)
+    assert again.from_cache == (1, 1)
+    assert [(os.path.basename(r.path), r.status.value) for r in again.files] == [
+        (".iac-validator-cache", "skipped"),
+        ("deploy.yaml", "scanned"),
+    ]

@@ -26,10 +26,13 @@ from pathlib import Path
 
 from validator import __version__
 from validator.config import Config
+from validator.discover import CACHEDIR_TAG
 from validator.units import Unit
 from validator.work import UnitResult
 
 FORMAT = 1  # bump when UnitResult's shape changes
+# Backup tools skip a directory tagged so, and so does discovery (a cache kept inside the repository).
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This is iac-validator's result cache; it can be deleted.\n"
 _FILE_FUNCTIONS = re.compile(r"\b(?:file|templatefile|fileexists|fileset|filebase64|filemd5|filesha1|filesha256|filesha512|filebase64sha256|filebase64sha512)\s*\(")
 
 
@@ -88,6 +91,9 @@ class ResultCache:
             return
         path = self._path(key)
         try:
+            if not (self.directory / CACHEDIR_TAG).exists():
+                self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                (self.directory / CACHEDIR_TAG).write_text(_TAG, encoding="ascii")
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:

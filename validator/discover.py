@@ -33,6 +33,8 @@ _CDK_FILES = {
     "tree.json": "CDK construct tree, not a template",
     "cdk.out": "CDK cloud assembly version marker, not a template",
 }
+# A directory holding this file is a cache (https://bford.info/cachedir/): not walked.
+CACHEDIR_TAG = "CACHEDIR.TAG"
 _CDK_ASSET_DIR = "CDK asset (bundled code or files of a cloud assembly), not templates"
 
 
@@ -116,6 +118,8 @@ def _walk(root: Path, plan: Plan, seen: set[str], options: _Options, top: str, w
         for name in sorted(dirnames):
             path = os.path.join(directory, name)
             reason = _EXCLUDED_DIRS.get(name) or (_CDK_ASSET_DIR if assembly and name.startswith("asset.") else None)
+            if reason is None and os.path.isfile(os.path.join(path, CACHEDIR_TAG)):
+                reason = f"a cache directory ({CACHEDIR_TAG}), such as iac-validator's result cache"
             if reason:
                 if os.path.realpath(path) not in seen:  # overlapping paths record it once
                     seen.add(os.path.realpath(path))
