@@ -9,7 +9,7 @@ Sections (the corpus comes from generate_corpus.py, reused from --work-dir like 
   stages   one in-process scan with light timers around each stage (no profiler overhead):
            discover, policy loading, CloudFormation decoding, our CloudFormation resolution, python-hcl2
            parsing, our Terraform evaluation, policy evaluation, report build, JSON rendering. Loading
-           is timed around each step of run.load_all, so it survives loader refactorings.
+           is timed around each step of work.load_all, so it survives loader refactorings.
   profile  the same scan under cProfile: the top functions by cumulative time, and the self time
            summed per package (lark, hcl2, cfnlint, yaml, validator.loaders, ...).
 """
@@ -55,7 +55,8 @@ def section_imports(work_dir: str, top: int) -> None:
     inputs = bench.small_inputs(work_dir)
     out = os.path.join(work_dir, "profile-one.json")
     for label, target in (("one CloudFormation file", inputs["cfn_file"]), ("one Terraform file", inputs["tf_file"])):
-        rows = importtime(["scan", target, "--format", "json", "-o", out, "--fail-on", "none"])
+        # --no-cache: a result read from the cache would skip the loaders' lazy imports
+        rows = importtime(["scan", target, "--format", "json", "-o", out, "--fail-on", "none", "--no-cache"])
         total = sum(s for _, s, _ in rows)
         print(f"\n== imports: scan of {label}: {len(rows)} modules, {total:.0f} ms of import time in all")
         # imports at depth 0 partition the total; group them by top-level package
@@ -154,6 +155,7 @@ def section_stages(corpus: str, manifest: dict[str, Any]) -> dict[str, float]:
     import validator.loaders.terraform as tf
     import validator.reporters as reporters
     import validator.run as run_mod
+    import validator.work as work_mod
 
     decode = "CloudFormation decoding (YAML/JSON -> nodes with line marks)"
     parse = "python-hcl2 parses_to_tree (Lark)"
@@ -165,15 +167,15 @@ def section_stages(corpus: str, manifest: dict[str, Any]) -> dict[str, float]:
     else:  # older versions: cfn-lint decodes every template
         timers.wrap(importlib.import_module("cfnlint.decode"), "decode_str", decode)
     timers.wrap(tf, "parse_file", parse)
-    timers.wrap_loader(run_mod, "load_all")
-    timers.wrap(run_mod, "evaluate", "policy evaluation")
+    timers.wrap_loader(work_mod, "load_all")
+    timers.wrap(work_mod, "evaluate", "policy evaluation")
     timers.wrap(run_mod, "build_report", "build report (sort, score, mask)")
     timers.wrap(reporters, "render", "render JSON")
     t0 = time.perf_counter()
     try:
         from validator.config import Config
 
-        report = run_mod.run(Config(paths=(corpus,), fail_on=None))
+        report = run_mod.run(Config(paths=(corpus,), fail_on=None, jobs=1))  # in this process, for the timers
         reporters.render(report, "json")
     finally:
         timers.restore()
