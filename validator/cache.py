@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from validator import __version__
+from validator.cachedir import user_cache_dir
 from validator.config import Config
 from validator.discover import CACHEDIR_TAG
 from validator.units import Unit
@@ -37,15 +38,7 @@ _FILE_FUNCTIONS = re.compile(r"\b(?:file|templatefile|fileexists|fileset|filebas
 
 
 def default_dir(environ: Mapping[str, str]) -> Path:
-    if environ.get("IAC_VALIDATOR_CACHE_DIR"):
-        return Path(environ["IAC_VALIDATOR_CACHE_DIR"])
-    if environ.get("XDG_CACHE_HOME"):
-        return Path(environ["XDG_CACHE_HOME"]) / "iac-validator"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "iac-validator"
-    if sys.platform == "win32" and environ.get("LOCALAPPDATA"):
-        return Path(environ["LOCALAPPDATA"]) / "iac-validator" / "Cache"
-    return Path.home() / ".cache" / "iac-validator"
+    return Path(user_cache_dir(environ))
 
 
 class ResultCache:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +79,8 @@ def find_config(start: str | Path) -> Path | None:
 
 
 def _has_tool_table(path: Path) -> bool:
+    import tomllib  # only where a pyproject.toml is found
+
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -100,6 +100,8 @@ def _safe_read(path: Path) -> str:
 
 @cache
 def _validator() -> Any:
+    from importlib import resources
+
     import jsonschema
 
     schema = json.loads(resources.files("validator").joinpath("config.schema.json").read_text("utf-8"))
@@ -116,6 +118,8 @@ def load_config(path: str | Path) -> RepoConfig:
         raise ConfigError([f"{source}: cannot read configuration: {getattr(exc, 'strerror', None) or exc}"]) from exc
     lines: dict[tuple[Any, ...], int] = {}
     if path.name == PYPROJECT or path.suffix == ".toml":
+        import tomllib
+
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -113,21 +112,22 @@ def op_matches(value: Any, args: Args) -> list[Violation]:
 
 
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$", re.I)
-# Short forms, Go's time.ParseDuration included (Terraform provider durations: "1h", "2h45m", "1.5h", "300ms").
-_SHORT_UNITS: dict[str | None, Fraction] = {
-    None: Fraction(1),
-    "s": Fraction(1),
-    "sec": Fraction(1),
-    "m": Fraction(60),
-    "min": Fraction(60),
-    "h": Fraction(3600),
-    "hr": Fraction(3600),
-    "d": Fraction(86400),
-    "ms": Fraction(1, 1000),
-    "us": Fraction(1, 10**6),
-    "\u00b5s": Fraction(1, 10**6),  # micro sign
-    "\u03bcs": Fraction(1, 10**6),  # Greek mu
-    "ns": Fraction(1, 10**9),
+# Short forms, Go's time.ParseDuration included (Terraform provider durations: "1h", "2h45m", "1.5h", "300ms"):
+# seconds per unit as (numerator, denominator), exact; `fractions` is imported only to parse one.
+_SHORT_UNITS: dict[str | None, tuple[int, int]] = {
+    None: (1, 1),
+    "s": (1, 1),
+    "sec": (1, 1),
+    "m": (60, 1),
+    "min": (60, 1),
+    "h": (3600, 1),
+    "hr": (3600, 1),
+    "d": (86400, 1),
+    "ms": (1, 1000),
+    "us": (1, 10**6),
+    "\u00b5s": (1, 10**6),  # micro sign
+    "\u03bcs": (1, 10**6),  # Greek mu
+    "ns": (1, 10**9),
 }
 _SHORT_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z\u00b5\u03bc]*)")
 
@@ -148,12 +148,14 @@ def parse_duration(value: Any) -> int | float | None:
     if m and text.upper() not in ("P", "PT"):
         d, h, mi, s = (int(g) if g else 0 for g in m.groups())
         return d * 86400 + h * 3600 + mi * 60 + s
+    from fractions import Fraction
+
     total, pos = Fraction(0), 0
     for part in _SHORT_PART.finditer(text):
         unit = part.group(2).lower() or None
         if part.start() != pos or unit not in _SHORT_UNITS:
             return None
-        total += Fraction(part.group(1)) * _SHORT_UNITS[unit]
+        total += Fraction(part.group(1)) * Fraction(*_SHORT_UNITS[unit])
         pos = part.end()
     if pos != len(text) or pos == 0:
         return None

@@ -1,13 +1,20 @@
-"""Load policy files, validate them against engine/schema.json, build the policy set."""
+"""Load policy files, validate them against engine/schema.json, build the policy set.
+
+jsonschema costs about 45 ms to import and 20 ms to run over the built-in pack, on every run, for
+a pack that does not change between runs. So the built-in pack is checked against the schema only
+when its content differs from the content recorded in BUILTIN_PACK_DIGEST, which
+tests/test_cold_start_policies.py keeps equal to the pack it has just validated with jsonschema.
+Any other policy directory is always validated.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import string
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +39,57 @@ def builtin_policy_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "policies"
 
 
+# sha256 of schema.json and of every built-in policy file (path and text), as `_pack_digest` computes
+# it. After editing a policy or the schema, run tests/test_cold_start_policies.py: it validates the
+# pack with jsonschema and prints the new value to record here. A stale value costs only speed (the
+# pack is then validated on every run), never correctness.
+BUILTIN_PACK_DIGEST = "109ff236e6e7c11de2d5beef1c887f69d1bc38c31f3f8319e6206096cbf975f2"
+
+_SCHEMA_FILE = Path(__file__).with_name("schema.json")
+
+
+def _pack_digest(directory: Path, files: list[tuple[Path, str]]) -> str | None:
+    """The digest of schema.json and the files' relative paths and texts; None when the schema cannot be read."""
+    try:
+        schema = _SCHEMA_FILE.read_bytes()
+    except OSError:
+        return None
+    digest = hashlib.sha256(schema)
+    for file, text in files:
+        for part in (file.relative_to(directory).as_posix(), text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(b"%d:" % len(data))
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def builtin_pack_digest() -> str | None:
+    """The digest of the built-in pack as it is now (what BUILTIN_PACK_DIGEST should record)."""
+    directory = builtin_policy_dir()
+    texts = [(file, _read(file)) for file in _policy_files(directory)]
+    readable = [(file, text) for file, text in texts if isinstance(text, str)]
+    return _pack_digest(directory, readable) if len(readable) == len(texts) else None
+
+
+def _is_builtin_pack(directory: Path) -> bool:
+    try:
+        return directory.resolve() == builtin_policy_dir()
+    except OSError:
+        return False
+
+
 @cache
 def _validator() -> Any:
+    from importlib import resources
+
     import jsonschema
 
     schema = json.loads(resources.files("validator.engine").joinpath("schema.json").read_text("utf-8"))
     return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_errors(data: Any) -> list[Any]:
+    return sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
 
 
 def _json_path(parts: Any) -> str:
@@ -47,8 +99,13 @@ def _json_path(parts: Any) -> str:
     return out
 
 
-def parse_policy(data: Any, source: str) -> Policy:
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+def parse_policy(data: Any, source: str, validated: bool = False) -> Policy:
+    """The policy of one file's data; PolicyError when it is invalid.
+
+    `validated` skips the JSON schema, for data known to satisfy it (the recorded built-in pack);
+    the checks the schema cannot express still run.
+    """
+    errors = [] if validated else _schema_errors(data)
     if errors:
         best = next((e for e in errors if e.context), errors[0])
         while best.context:  # a oneOf: descend into the alternative that fits best, to the real mistake
@@ -151,6 +208,24 @@ def _leaves(check: Mapping[str, Any], path: tuple[Any, ...]) -> Iterator[tuple[t
     yield path, check
 
 
+def _policy_files(directory: Path) -> list[Path]:
+    """`*.yaml` below the directory, in order, except under `fixtures/` (a team's fixtures may live
+    beside its policies, for `policies test`)."""
+    return [file for file in sorted(directory.rglob("*.yaml")) if "fixtures" not in file.relative_to(directory).parts[:-1]]
+
+
+def _read(file: Path) -> str | OSError | UnicodeDecodeError:
+    try:
+        return file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return exc
+
+
+def _read_error(file: Path, exc: Exception) -> LoadError:
+    line = getattr(getattr(exc, "problem_mark", None), "line", None)
+    return LoadError(str(file), f"cannot read policy: {exc}".splitlines()[0], line + 1 if line is not None else None)
+
+
 def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[LoadError]]:
     """Every `*.yaml` policy below the directories (not under `fixtures/`); a bad file is an error, the others still load."""
     policies: dict[str, Policy] = {}
@@ -159,24 +234,32 @@ def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[Loa
         if not directory.is_dir():
             errors.append(LoadError(str(directory), "policy directory does not exist"))
             continue
-        for file in sorted(directory.rglob("*.yaml")):
-            if "fixtures" in file.relative_to(directory).parts[:-1]:
-                continue  # a team's fixtures may live beside its policies (`policies test DIR`)
+        texts = [(file, _read(file)) for file in _policy_files(directory)]
+        readable = [(file, text) for file, text in texts if isinstance(text, str)]
+        # The built-in pack exactly as recorded: known to satisfy the schema and the structure limits.
+        trusted = (
+            len(readable) == len(texts)
+            and _is_builtin_pack(directory)
+            and _pack_digest(directory, readable) == BUILTIN_PACK_DIGEST
+        )
+        for file, text in texts:
+            if not isinstance(text, str):
+                errors.append(_read_error(file, text))
+                continue
             try:
+                if not trusted:
+                    problem = structure_problem(text)  # aliases and nesting (validator/limits.py)
+                    if problem is not None:
+                        errors.append(LoadError(str(file), f"cannot read policy: {problem.message}", problem.line))
+                        continue
                 # The C loader: 10× faster than yaml.safe_load on the pack, which every run reads.
-                text = file.read_text("utf-8")
-                problem = structure_problem(text)  # aliases and nesting (validator/limits.py)
-                if problem is not None:
-                    errors.append(LoadError(str(file), f"cannot read policy: {problem.message}", problem.line))
-                    continue
                 data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-                policy = parse_policy(data, str(file))
+                policy = parse_policy(data, str(file), validated=trusted)
             except PolicyError as exc:
                 errors.append(LoadError(str(file), str(exc).removeprefix(f"{file}: ")))
                 continue
-            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-                line = getattr(getattr(exc, "problem_mark", None), "line", None)
-                errors.append(LoadError(str(file), f"cannot read policy: {exc}".splitlines()[0], line + 1 if line is not None else None))
+            except yaml.YAMLError as exc:
+                errors.append(_read_error(file, exc))
                 continue
             if policy.id in policies:
                 errors.append(LoadError(str(file), f"duplicate policy id {policy.id} (also in {policies[policy.id].source})"))

@@ -17,10 +17,12 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NamedTuple
 
 from lark import Token, Tree
 
+from validator.cachedir import user_cache_dir
 from validator.model import SELF_ACCOUNT, Reference, Unknown, contains_unknown
 
 
@@ -33,6 +35,77 @@ _SKIP = {"new_line_or_comment"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
 _MAX_DEPTH = 200
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+
+
+def parses_to_tree(text: str) -> Tree:
+    """python-hcl2's `parses_to_tree(text)`: the Lark tree of HCL text (raises lark's errors).
+
+    python-hcl2 builds its Lark parser from the grammar (1-1.5 s) unless it finds the cache it keeps
+    in its own install folder (`hcl2/.lark_cache.bin`; loading that takes about 45 ms). Where that
+    file is missing and the folder is read-only (system installs, some CI images), every run would
+    pay the build: the same parser is then cached in the user's cache directory instead.
+    """
+    return _parse_function()(text)
+
+
+@cache
+def _parse_function() -> Callable[[str], Tree]:
+    import hcl2
+    from hcl2 import parser as hcl2_parser
+
+    own = getattr(hcl2_parser, "PARSER_FILE", None)
+    cache_file = user_parser_cache() if own is not None and not hcl2_cache_usable(str(own)) else None
+    if cache_file is None:
+        return hcl2.parses_to_tree
+    try:
+        parser = build_parser(cache_file)
+    except Exception:  # a python-hcl2 that builds its parser differently: its own way, however slow
+        return hcl2.parses_to_tree
+    return lambda text: parser.parse(text + "\n")  # what hcl2.parses_to_tree does with its own parser
+
+
+def hcl2_cache_usable(cache_file: str) -> bool:
+    """Whether python-hcl2's own parser cache is there, or can be written on first use."""
+    return os.path.exists(cache_file) or os.access(os.path.dirname(cache_file), os.W_OK)
+
+
+def user_parser_cache() -> str | None:
+    """Where the HCL parser is cached when python-hcl2's folder cannot hold it: the user's private
+    cache folder (`user_cache_dir`, created 0700); None when it cannot be created or written."""
+    import hcl2
+
+    directory = user_cache_dir(os.environ)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(directory, os.W_OK):
+        return None
+    return os.path.join(directory, f"hcl2-{getattr(hcl2, '__version__', 'unknown')}-lark-parser.bin")
+
+
+def build_parser(cache_file: str) -> Any:
+    """python-hcl2's parser (the grammar and options of `hcl2.parser.parser()` in python-hcl2 8.1.4,
+    compared by tests/test_cold_start_hcl.py), cached in `cache_file`. Lark checks the cache against
+    a hash of the grammar, the options and its own and Python's versions, and rebuilds when it differs."""
+    from hcl2 import parser as hcl2_parser
+    from hcl2.postlexer import PostLexer
+    from lark import Lark
+
+    return Lark.open(
+        "hcl2.lark",
+        parser="lalr",
+        cache=cache_file,
+        rel_to=hcl2_parser.__file__,
+        propagate_positions=True,
+        postlex=PostLexer(),
+    )
+
+
+# --- tree helpers -----------------------------------------------------------------------------------
 
 
 def subtrees(tree: Tree) -> list[Tree]:
@@ -344,8 +417,6 @@ def _matching_brace(text: str, start: int) -> int:
 
 
 def _parse_and_evaluate(source: str, scope: Scope, depth: int) -> Any:
-    from hcl2 import parses_to_tree
-
     try:
         tree = parses_to_tree(f"x = {source}\n")
     except Exception:  # lark raises many kinds; the value is just unknown

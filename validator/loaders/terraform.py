@@ -41,6 +41,7 @@ from validator.loaders.hcl_eval import (
     identifier,
     index_into,
     known_value,
+    parses_to_tree,
     subtrees,
 )
 from validator.loaders.tf_relations import relations
@@ -105,8 +106,6 @@ Sources = Callable[[str], "ModuleFiles | None"]
 
 
 def parse_file(path: str, text: str) -> tuple[Tree | None, LoadError | None]:
-    from hcl2 import parses_to_tree
-
     # A parse allocates hundreds of thousands of tree nodes and no garbage cycles; with the parse
     # trees of the modules being loaded alive, the cyclic collector would re-traverse them again and
     # again during the parse (measured: +50 % parse time on the Terraform corpus). Paused, restored.
