@@ -3,9 +3,10 @@ depends on, so a re-scan of an unchanged tree reads results instead of parsing.
 
 The key of a unit hashes the text of each of its files with their paths and the scanned roots,
 salted with the tool (version and the hash of its own code), the policy files, and every setting
-that changes a result. A unit whose result depends on something else is not cached: a Terraform
-unit that calls file functions (`file`, `templatefile`, ...: files outside the unit), plan input
-with --tf-source, or a unit whose time budget ran out.
+that changes a result. Files a Terraform unit read with `file()`, `templatefile()` or `fileexists()`
+are stored with the entry, with their hashes: the entry is used only while they are unchanged (and
+still missing, if they were). Not cached: plan input with --tf-source (its configuration lies
+outside the unit), and a unit whose time budget ran out.
 
 Entries are pickles written to a temporary file and renamed into place, so concurrent runs never
 see half an entry; an entry that cannot be read is ignored and rewritten. The directory is the
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -28,13 +28,13 @@ from validator import __version__
 from validator.cachedir import user_cache_dir
 from validator.config import Config
 from validator.discover import CACHEDIR_TAG
+from validator.reads import fingerprint
 from validator.units import Unit
 from validator.work import UnitResult
 
-FORMAT = 1  # bump when UnitResult's shape changes
+FORMAT = 2  # bump when UnitResult's shape changes
 # Backup tools skip a directory tagged so, and so does discovery (a cache kept inside the repository).
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This is iac-validator's result cache; it can be deleted.\n"
-_FILE_FUNCTIONS = re.compile(r"\b(?:file|templatefile|fileexists|fileset|filebase64|filemd5|filesha1|filesha256|filesha512|filebase64sha256|filebase64sha512)\s*\(")
 
 
 def default_dir(environ: Mapping[str, str]) -> Path:
@@ -57,8 +57,6 @@ class ResultCache:
         for root in plan.roots:
             h.update(b"\0root\0" + root.encode("utf-8", "surrogateescape"))
         for source in unit.sources():
-            if source.path.endswith(".tf") and "file" in source.text and _FILE_FUNCTIONS.search(source.text):
-                return None
             h.update(b"\0file\0" + source.path.encode("utf-8", "surrogateescape") + b"\0")
             h.update(source.text.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
@@ -73,8 +71,8 @@ class ResultCache:
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
             self.misses += 1
             return None
-        if not isinstance(value, UnitResult):
-            self.misses += 1
+        if not isinstance(value, UnitResult) or any(fingerprint(path) != was for path, was in value.reads):
+            self.misses += 1  # damaged, or a file it read with file() has changed since
             return None
         self.hits += 1
         return value

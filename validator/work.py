@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from validator import inventory, limits, suppress
+from validator import inventory, limits, reads, suppress
 from validator.config import Config
 from validator.discover import Plan
 from validator.engine.evaluate import evaluate
@@ -42,11 +42,22 @@ class UnitResult:
     waivers: tuple[Waiver, ...] = ()  # inline waivers written in its files
     waiver_errors: tuple[LoadError, ...] = ()
     timed_out: tuple[tuple[str, str], ...] = ()  # (file, why its evaluation was stopped)
+    reads: tuple[tuple[str, str], ...] = ()  # (file, fingerprint) of other files it read (file())
     templates: int = 0
     cacheable: bool = field(default=True, compare=False)  # False when a time budget ran out
 
 
 def scan(unit: Unit, policies: tuple[Policy, ...], config: Config) -> UnitResult:
+    read: set[str] = set()
+    token = reads.FILES_READ.set(read)
+    try:
+        result = _scan(unit, policies, config)
+    finally:
+        reads.FILES_READ.reset(token)
+    return replace(result, reads=tuple((path, reads.fingerprint(path)) for path in sorted(read))) if read else result
+
+
+def _scan(unit: Unit, policies: tuple[Policy, ...], config: Config) -> UnitResult:
     findings: list[Finding] = []
     passed = 0
     errors: list[LoadError] = []

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from lark import Token, Tree
 
+from validator import reads
 from validator.cachedir import user_cache_dir
 from validator.model import SELF_ACCOUNT, Reference, Unknown, contains_unknown
 
@@ -186,6 +187,7 @@ class FileAccess:
         real = os.path.realpath(full)
         if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.roots):
             return Unknown(f"file {path} is outside the scanned tree: not read")
+        reads.note(real)  # the result now depends on this file (validator/cache.py)
         try:
             if os.path.getsize(real) > self.max_bytes:
                 return Unknown(f"file {path} is larger than {self.max_bytes} bytes: not read")
