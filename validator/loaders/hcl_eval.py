@@ -44,10 +44,10 @@ _MAX_DEPTH = 200
 def parses_to_tree(text: str) -> Tree:
     """python-hcl2's `parses_to_tree(text)`: the Lark tree of HCL text (raises lark's errors).
 
-    python-hcl2 builds its Lark parser from the grammar (1-1.5 s) unless it finds the cache it keeps
-    in its own install folder (`hcl2/.lark_cache.bin`; loading that takes about 45 ms). Where that
-    file is missing and the folder is read-only (system installs, some CI images), every run would
-    pay the build: the same parser is then cached in the user's cache directory instead.
+    The parser is python-hcl2's (its grammar, post-lexer and options) without position propagation
+    (see `line_of`), cached by Lark in the user's cache directory: building it from the grammar takes
+    1-1.5 s, loading the cache about 45 ms. Where that directory cannot be written, python-hcl2's own
+    parser is used (it keeps its cache in its install folder).
     """
     return _parse_function()(text)
 
@@ -55,27 +55,35 @@ def parses_to_tree(text: str) -> Tree:
 @cache
 def _parse_function() -> Callable[[str], Tree]:
     import hcl2
-    from hcl2 import parser as hcl2_parser
 
-    own = getattr(hcl2_parser, "PARSER_FILE", None)
-    cache_file = user_parser_cache() if own is not None and not hcl2_cache_usable(str(own)) else None
-    if cache_file is None:
+    cache_file = user_parser_cache()
+    if cache_file is None:  # nowhere to keep our parser: python-hcl2's own (lines from its positions)
         return hcl2.parses_to_tree
     try:
-        parser = build_parser(cache_file)
-    except Exception:  # a python-hcl2 that builds its parser differently: its own way, however slow
+        parser = build_parser(cache_file, positions=False)
+    except Exception:  # a python-hcl2 that builds its parser differently: its own way
         return hcl2.parses_to_tree
     return lambda text: parser.parse(text + "\n")  # what hcl2.parses_to_tree does with its own parser
 
 
-def hcl2_cache_usable(cache_file: str) -> bool:
-    """Whether python-hcl2's own parser cache is there, or can be written on first use."""
-    return os.path.exists(cache_file) or os.access(os.path.dirname(cache_file), os.W_OK)
+def line_of(tree: Tree) -> int | None:
+    """The line of the first token under `tree`: what Lark's `propagate_positions` puts in
+    `meta.line` for the nodes we ask (blocks and attributes, which start with their name). Our
+    parser does not propagate positions: that wrapper ran on every reduction and cost about a
+    fifth of a Terraform scan; the few lines we need are found here instead."""
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Token):
+            return node.line
+        if isinstance(node, Tree):
+            stack.extend(reversed(node.children))
+    return None
 
 
 def user_parser_cache() -> str | None:
-    """Where the HCL parser is cached when python-hcl2's folder cannot hold it: the user's private
-    cache folder (`user_cache_dir`, created 0700); None when it cannot be created or written."""
+    """Where our HCL parser is cached: the user's private cache folder (`user_cache_dir`, created
+    0700); None when it cannot be created or written."""
     import hcl2
 
     directory = user_cache_dir(os.environ)
@@ -85,12 +93,13 @@ def user_parser_cache() -> str | None:
         return None
     if not os.access(directory, os.W_OK):
         return None
-    return os.path.join(directory, f"hcl2-{getattr(hcl2, '__version__', 'unknown')}-lark-parser.bin")
+    return os.path.join(directory, f"hcl2-{getattr(hcl2, '__version__', 'unknown')}-lark-parser-lines.bin")
 
 
-def build_parser(cache_file: str) -> Any:
+def build_parser(cache_file: str, positions: bool = True) -> Any:
     """python-hcl2's parser (the grammar and options of `hcl2.parser.parser()` in python-hcl2 8.1.4,
-    compared by tests/test_cold_start_hcl.py), cached in `cache_file`. Lark checks the cache against
+    compared by tests/test_hcl_parser.py; `positions=False` leaves out position propagation), cached
+    in `cache_file`. Lark checks the cache against
     a hash of the grammar, the options and its own and Python's versions, and rebuilds when it differs."""
     from hcl2 import parser as hcl2_parser
     from hcl2.postlexer import PostLexer
@@ -101,7 +110,7 @@ def build_parser(cache_file: str) -> Any:
         parser="lalr",
         cache=cache_file,
         rel_to=hcl2_parser.__file__,
-        propagate_positions=True,
+        propagate_positions=positions,
         postlex=PostLexer(),
     )
 

@@ -41,6 +41,7 @@ from validator.loaders.hcl_eval import (
     identifier,
     index_into,
     known_value,
+    line_of,
     parses_to_tree,
     subtrees,
 )
@@ -140,7 +141,7 @@ def parse_module(directory: str, files: list[tuple[str, str]]) -> ModuleFiles:
                 continue
             parts = subtrees(block)
             labels = tuple(identifier(p) for p in parts[:-1])
-            blocks.append(_Block(labels[0], labels[1:], parts[-1], path, block.meta.line, _attributes(parts[-1])))
+            blocks.append(_Block(labels[0], labels[1:], parts[-1], path, line_of(block), _attributes(parts[-1])))
     return ModuleFiles(directory, tuple(blocks), tuple(loaded), tuple(errors))
 
 
@@ -180,9 +181,9 @@ def read_tfvars(path: str, text: str) -> tuple[list[Assignment], LoadError | Non
     for node in subtrees(subtrees(tree)[0]):
         if node.data == "attribute":
             name_tree, value_tree = subtrees(node)
-            out.append(Assignment(identifier(name_tree), evaluate(value_tree, empty), path, node.meta.line))
+            out.append(Assignment(identifier(name_tree), evaluate(value_tree, empty), path, line_of(node)))
         elif node.data == "block":
-            return [], LoadError(path, "blocks are not allowed in a variable definitions file", node.meta.line)
+            return [], LoadError(path, "blocks are not allowed in a variable definitions file", line_of(node))
     return out, None
 
 
@@ -654,7 +655,7 @@ def _body_values(body: Tree, scope: Scope, path: Path, lines: dict[Path, int]) -
             value = evaluate(value_tree, scope)
             if isinstance(value, MissingAttribute):
                 continue  # an optional attribute left out of a typed object: null, so not set
-            lines[(*path, name)] = node.meta.line
+            lines[(*path, name)] = line_of(node)
             out[name] = value
         elif node.data == "block":
             parts = subtrees(node)
@@ -663,7 +664,7 @@ def _body_values(body: Tree, scope: Scope, path: Path, lines: dict[Path, int]) -
                 continue
             if kind == "dynamic" and len(parts) >= 3:
                 name = identifier(parts[1])
-                lines.setdefault((*path, name), node.meta.line)
+                lines.setdefault((*path, name), line_of(node))
                 items = blocks.setdefault(name, [])
                 out.setdefault(name, items)
                 items.extend(_dynamic(parts[-1], name, scope, (*path, name), len(items), lines))
@@ -671,8 +672,8 @@ def _body_values(body: Tree, scope: Scope, path: Path, lines: dict[Path, int]) -
             items = blocks.setdefault(kind, [])
             out.setdefault(kind, items)
             sub = (*path, kind, len(items))
-            lines.setdefault((*path, kind), node.meta.line)
-            lines[sub] = node.meta.line
+            lines.setdefault((*path, kind), line_of(node))
+            lines[sub] = line_of(node)
             items.append(_body_values(parts[-1], scope, sub, lines))
     for name, items in blocks.items():
         if len(items) == 1 and isinstance(items[0], Unknown):
@@ -699,6 +700,6 @@ def _dynamic(body: Tree, name: str, scope: Scope, path: Path, start: int, lines:
     out: list[Any] = []
     for i, (key, value) in enumerate(items):
         sub = (*path, start + i)
-        lines[sub] = content.meta.line
+        lines[sub] = line_of(content)
         out.append(_body_values(subtrees(content)[-1], scope.child({iterator: {"key": key, "value": value}}), sub, lines))
     return out
