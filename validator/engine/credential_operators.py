@@ -39,24 +39,26 @@ _MAX_DEPTH = 64
 
 
 def _walk(value: Any, path: Path = (), key: str = "", depth: int = 0) -> Iterator[tuple[Path, str, Any]]:
-    """(path, the key it is stored under, value) for every leaf; JSON strings are opened."""
-    if depth > _MAX_DEPTH:
-        return
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            yield from _walk(v, (*path, str(k)), str(k), depth + 1)
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            yield from _walk(v, (*path, i), key, depth + 1)
-    elif isinstance(value, str) and value.lstrip()[:1] in ("{", "[") and len(value) < 1_000_000:
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            yield path, key, value
+    """(path, the key it is stored under, value) for every leaf, in document order; JSON strings
+    are opened. (A stack, not recursion: every resource's every leaf passes through here.)"""
+    stack: list[tuple[Any, Path, str, int]] = [(value, path, key, depth)]
+    while stack:
+        value, path, key, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            continue
+        if isinstance(value, Mapping):
+            stack.extend((v, (*path, str(k)), str(k), depth + 1) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list | tuple):
+            stack.extend((v, (*path, i), key, depth + 1) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, str) and value.lstrip()[:1] in ("{", "[") and len(value) < 1_000_000:
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                yield path, key, value
+            else:
+                stack.append((decoded, path, key, depth + 1))
         else:
-            yield from _walk(decoded, path, key, depth + 1)
-    else:
-        yield path, key, value
+            yield path, key, value
 
 
 def _decoded_user_data(key: str, value: str) -> str | None:
