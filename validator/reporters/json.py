@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from validator.model import Finding, Report, Waiver, WaiverUse
+from validator.reporters.pretty import Lazy, dumps
 from validator.scoring import FORMULA
 from validator.secrets import mask
 
@@ -54,6 +54,7 @@ def waiver_use(u: WaiverUse) -> dict[str, Any]:
 
 
 def to_dict(report: Report) -> dict[str, Any]:
+    """The document; its long lists are `Lazy` (iterate them, or `json.loads(render(report))`)."""
     statuses = {"scanned": 0, "skipped": 0, "error": 0}
     for record in report.files:
         statuses[record.status.value] += 1
@@ -83,10 +84,10 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "reasons": list(report.gate_reasons),
             },
         },
-        "findings": [_finding(f) for f in report.findings],
-        "unresolved": [_finding(f) for f in report.unresolved],
-        "waived": [_finding(f) for f in report.waived],
-        "baselined": [_finding(f) for f in report.baselined],
+        "findings": Lazy(lambda: map(_finding, report.findings)),
+        "unresolved": Lazy(lambda: map(_finding, report.unresolved)),
+        "waived": Lazy(lambda: map(_finding, report.waived)),
+        "baselined": Lazy(lambda: map(_finding, report.baselined)),
         "fixed": [
             {"policy_id": e.policy_id, "file": e.file, "resource": e.resource_id, "message": e.message, "fingerprint": e.fingerprint}
             for e in report.fixed
@@ -101,7 +102,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "scanned": [{"path": e.path, "reason": e.reason} for e in report.scope.scanned],
         },
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in report.errors],
-        "files": [
+        "files": Lazy(lambda: (
             {
                 "path": r.path,
                 "status": r.status.value,
@@ -113,9 +114,9 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "findings": dict(report.file_scores[r.path].counts) if r.path in report.file_scores else None,
             }
             for r in report.files
-        ],
+        )),
         "policies": [{"id": p.id, "title": p.title, "severity": p.severity.value} for p in report.policies],
-        "inventory": [
+        "inventory": Lazy(lambda: (
             {
                 "kind": e.kind,
                 "resource": {"id": e.resource_id, "type": e.resource_type},
@@ -124,9 +125,10 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "attributes": dict(e.attributes),
             }
             for e in report.inventory
-        ],
+        )),
     }
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, sort_keys=False) + "\n"
+    # Lists of findings, files and inventory entries are made as they are written (reporters/pretty.py).
+    return dumps(to_dict(report)) + "\n"

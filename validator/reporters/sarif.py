@@ -8,7 +8,6 @@ baseline files alike).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +25,7 @@ from validator.model import (
     Waiver,
     WaiverSource,
 )
+from validator.reporters.pretty import dumps
 from validator.secrets import mask
 
 __all__ = ["file_counts", "fingerprint", "fingerprints", "relative_path", "render", "summary_line", "to_dict"]
@@ -334,4 +334,4 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps(to_dict(report), ensure_ascii=False, depth=4) + "\n"  # walked down to runs[0].results[i]
