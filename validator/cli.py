@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -188,7 +188,7 @@ def scan(
     ] = None,
 ) -> None:
     """Scan templates and print a scored report. Exit 0 passed, 1 gate failed, 2 usage error or unreadable input."""
-    from validator.reporters import render
+    from validator.reporters import render_chunks
     from validator.run import run
 
     if quiet and verbose:
@@ -219,13 +219,13 @@ def scan(
         _note(f"result cache {config.cache_dir}: {report.from_cache[0]} of {report.from_cache[1]} unit(s) unchanged, read from it")
     if color is None:
         color = main_output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    text = render(report, fmt_name, color=color, verbosity=verbosity)
+    pieces = render_chunks(report, fmt_name, color=color, verbosity=verbosity)
     if main_output is not None:
-        _write(Path(main_output), text)
+        _write(Path(main_output), pieces)
     else:
-        sys.stdout.write(text)
+        sys.stdout.writelines(pieces)
     for extra_fmt, path in extras.items():
-        _write(Path(path), render(report, extra_fmt, verbosity=verbosity))
+        _write(Path(path), render_chunks(report, extra_fmt, verbosity=verbosity))
         if verbosity > 0:
             _note(f"wrote the {extra_fmt} report to {path}")
     if baseline_write is not None:
@@ -375,11 +375,12 @@ def _note(message: str) -> None:
     typer.echo(mask(message), err=True)
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str | Iterable[str]) -> None:
     try:
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        with open(path, "w", encoding="utf-8") as fh:  # a large report is written piece by piece
+            fh.writelines([text] if isinstance(text, str) else text)
     except OSError as exc:
         _usage(f"cannot write {path}: {exc.strerror or exc}")
 

@@ -55,6 +55,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         records = [_config_record(r) for r in plan.records]
         records.extend(_exclude(plan, config.exclude, config.base_dir))
         units = split(plan, config.cfn_parameters, config.tf_source)
+        unit_count = len(units)
         del plan  # each unit holds its own files
         cache = open_cache(config, dirs)
         findings: list[Finding] = []
@@ -104,7 +105,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         waivers=applied.uses,
         baseline=config.baseline_file,
         scope=config.scope,
-        from_cache=(cache.hits if cache else 0, len(units)),
+        from_cache=(cache.hits if cache else 0, unit_count),
     )
     # File names, ids, errors, messages: no secret leaves the run (the findings are masked already).
     report = mask_report(report, masker, skip=("findings", "unresolved", "passes", "waived", "baselined"))

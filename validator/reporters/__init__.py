@@ -7,7 +7,7 @@ text reporter pulls in rich (about 16 ms) and the CI formats their own helpers, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,16 @@ def _lazy(fmt: str) -> Callable[[Report], str]:
 
 
 FORMATS: dict[str, Callable[[Report], str]] = {fmt: _lazy(fmt) for fmt in _MODULES}
+
+
+def render_chunks(report: Report, fmt: str, color: bool = False, verbosity: int = 0) -> Iterator[str]:
+    """`render`, in pieces, for writing a large report without holding it whole (JSON and SARIF
+    are produced piece by piece; the other formats are capped or small, and come in one piece)."""
+    module = import_module(f"{__name__}.{_MODULES[fmt]}")
+    if hasattr(module, "chunks"):
+        yield from module.chunks(report)
+    else:
+        yield render(report, fmt, color=color, verbosity=verbosity)
 
 
 def render(report: Report, fmt: str, color: bool = False, verbosity: int = 0) -> str:

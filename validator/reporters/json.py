@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from validator.model import Finding, Report, Waiver, WaiverUse
-from validator.reporters.pretty import Lazy, dumps
+from validator.reporters.pretty import Lazy
+from validator.reporters.pretty import chunks as pretty_chunks
 from validator.scoring import FORMULA
 from validator.secrets import mask
 
@@ -130,5 +132,10 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
+    return "".join(chunks(report))
+
+
+def chunks(report: Report) -> Iterator[str]:
     # Lists of findings, files and inventory entries are made as they are written (reporters/pretty.py).
-    return dumps(to_dict(report)) + "\n"
+    yield from pretty_chunks(to_dict(report))
+    yield "\n"

@@ -9,7 +9,7 @@ baseline files alike).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +25,7 @@ from validator.model import (
     Waiver,
     WaiverSource,
 )
-from validator.reporters.pretty import dumps
+from validator.reporters.pretty import chunks as pretty_chunks
 from validator.secrets import mask
 
 __all__ = ["file_counts", "fingerprint", "fingerprints", "relative_path", "render", "summary_line", "to_dict"]
@@ -334,4 +334,9 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return dumps(to_dict(report), ensure_ascii=False, depth=4) + "\n"  # walked down to runs[0].results[i]
+    return "".join(chunks(report))
+
+
+def chunks(report: Report) -> Iterator[str]:
+    yield from pretty_chunks(to_dict(report), ensure_ascii=False, depth=4)  # walked down to runs[0].results[i]
+    yield "\n"
