@@ -21,13 +21,12 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from validator import __version__
-from validator.cachedir import user_cache_dir
 from validator.config import Config
 from validator.discover import CACHEDIR_TAG
+from validator.model import Policy
 from validator.reads import fingerprint
 from validator.units import Unit
 from validator.work import UnitResult
@@ -35,10 +34,6 @@ from validator.work import UnitResult
 FORMAT = 2  # bump when UnitResult's shape changes
 # Backup tools skip a directory tagged so, and so does discovery (a cache kept inside the repository).
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This is iac-validator's result cache; it can be deleted.\n"
-
-
-def default_dir(environ: Mapping[str, str]) -> Path:
-    return Path(user_cache_dir(environ))
 
 
 class ResultCache:
@@ -98,16 +93,17 @@ class ResultCache:
             pass  # a cache that cannot be written only costs time
 
 
-def open_cache(config: Config, policy_dirs: Iterable[Path]) -> ResultCache | None:
+def open_cache(config: Config, policies: tuple[Policy, ...]) -> ResultCache | None:
     if config.cache_dir is None:
         return None
-    return ResultCache(Path(config.cache_dir), salt(config, policy_dirs), tf_source=config.tf_source is not None)
+    return ResultCache(Path(config.cache_dir), salt(config, policies), tf_source=config.tf_source is not None)
 
 
-def salt(config: Config, policy_dirs: Iterable[Path]) -> bytes:
+def salt(config: Config, policies: tuple[Policy, ...]) -> bytes:
     h = hashlib.sha256(f"iac-validator {__version__} cache {FORMAT} python {sys.version_info[:2]}".encode())
-    h.update(_tree_hash([Path(__file__).parent], (".py", ".json")))  # the tool's own code and schemas
-    h.update(_tree_hash(list(policy_dirs), (".yaml", ".yml")))
+    h.update(_tree_hash(Path(__file__).parent, (".py", ".json")))  # the tool's own code and schemas
+    # The policies as loaded and selected, with their severity overrides: frozen data, a stable repr.
+    h.update(repr(policies).encode("utf-8", "surrogateescape"))
     settings = (
         sorted((k, sorted(v.items())) for k, v in config.params.items()),
         sorted(config.cfn_parameters.items()),
@@ -115,9 +111,6 @@ def salt(config: Config, policy_dirs: Iterable[Path]) -> bytes:
         [(p, _read(p)) for p in config.var_files],
         sorted(config.tf_variables.items()),
         config.tf_source,
-        sorted(config.enable),
-        sorted(config.disable),
-        sorted((k, str(v)) for k, v in config.severity.items()),
         config.inline_waivers,
         config.allow_open_ended_waivers,
         config.keep_passes,
@@ -127,12 +120,11 @@ def salt(config: Config, policy_dirs: Iterable[Path]) -> bytes:
     return h.digest()
 
 
-def _tree_hash(dirs: list[Path], suffixes: tuple[str, ...]) -> bytes:
+def _tree_hash(directory: Path, suffixes: tuple[str, ...]) -> bytes:
     h = hashlib.sha256()
-    for d in dirs:
-        for path in sorted(p for p in Path(d).rglob("*") if p.suffix in suffixes and "__pycache__" not in p.parts):
-            h.update(str(path.relative_to(d)).encode() + b"\0")
-            h.update(_read(str(path)).encode("utf-8", "surrogateescape"))
+    for path in sorted(p for p in directory.rglob("*") if p.suffix in suffixes and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(directory)).encode() + b"\0")
+        h.update(_read(str(path)).encode("utf-8", "surrogateescape"))
     return h.digest()
 
 

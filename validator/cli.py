@@ -251,9 +251,9 @@ def _speed_options(config: Config, jobs: int | None, no_cache: bool, cache_dir: 
     """--jobs, --no-cache, --cache-dir (validator/execute.py, validator/cache.py)."""
     from dataclasses import replace
 
-    from validator.cache import default_dir
+    from validator.cachedir import user_cache_dir
 
-    directory = None if no_cache else str(cache_dir or default_dir(os.environ))
+    directory = None if no_cache else str(cache_dir or user_cache_dir(os.environ))
     return replace(config, jobs=jobs, cache_dir=directory, keep_passes=keep_passes)
 
 

@@ -48,15 +48,15 @@ def results(
     size = sum(len(s.text) for i in todo for s in units[i].sources())
     parallel = jobs > 1 and len(todo) >= MIN_PARALLEL_UNITS and size >= MIN_PARALLEL_BYTES
     fresh = _parallel(units, todo, policies, config, jobs) if parallel else (scan(units[i], policies, config) for i in todo)
-    total = sum(u.files for u in units)
-    done = 0
+    sizes = [u.files for u in units]
+    total, done = sum(sizes), 0
     for i in range(len(units)):
         result = cached[i]
         if result is None:
             result = next(fresh)
             if cache is not None and keys[i] is not None:
                 cache.put(keys[i], result)
-        done += units[i].files
+        done += sizes[i]
         # Its files' text is no longer needed here (a worker has its own copy): at 10,000 files
         # that is 110 MB the main process does not hold to the end.
         units[i] = cached[i] = None  # type: ignore[call-overload]

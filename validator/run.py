@@ -57,7 +57,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         units = split(plan, config.cfn_parameters, config.tf_source)
         unit_count = len(units)
         del plan  # each unit holds its own files
-        cache = open_cache(config, dirs)
+        cache = open_cache(config, policies)
         findings: list[Finding] = []
         entries: list[InventoryEntry] = []
         inline: dict[tuple[str, int | None, str], Waiver] = {}
@@ -65,8 +65,11 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         resources = passed = 0
         secrets: set[str] = set()  # every secret value a template holds: masked wherever it shows up
         timed_out: dict[str, str] = {}  # file → why its evaluation was stopped
+        seen_errors = set(errors)
         for result in results(units, policies, config, cache, progress):
-            errors.extend(e for e in result.errors if e not in errors)  # --var-file errors come with every unit
+            new = [e for e in result.errors if e not in seen_errors]  # --var-file errors come with every unit
+            seen_errors.update(new)
+            errors.extend(new)
             records.extend(result.records)
             resources += result.resources
             passed += result.passed

@@ -31,12 +31,20 @@ _LOCAL_SOURCE = re.compile(r'\bsource\s*=\s*"(\.{1,2}(?:/[^"]*)?)"')
 @dataclass(frozen=True)
 class Unit:
     plan: Plan
-    files: int  # input files it holds (for progress)
-    label: str  # its first file or directory, for messages
 
     def sources(self) -> list[SourceFile]:
         p = self.plan
         return [*p.cloudformation, *(f for fs in p.terraform.values() for f in fs), *(f for fs in p.tfvars.values() for f in fs), *p.terraform_plans]
+
+    @property
+    def files(self) -> int:
+        return len(self.sources())
+
+    @property
+    def label(self) -> str:
+        """Its first file, for messages."""
+        sources = self.sources()
+        return sources[0].path if sources else ""
 
 
 def split(plan: Plan, cfn_parameters: Mapping[str, Any] | None = None, tf_source: str | None = None) -> list[Unit]:
@@ -45,10 +53,7 @@ def split(plan: Plan, cfn_parameters: Mapping[str, Any] | None = None, tf_source
 
 
 def _unit(plan: Plan, **parts: Any) -> Unit:
-    sub = Plan(roots=list(plan.roots), **parts)
-    unit = Unit(sub, 0, "")
-    files = unit.sources()
-    return Unit(sub, len(files), files[0].path if files else "")
+    return Unit(Plan(roots=list(plan.roots), **parts))
 
 
 def _cloudformation(plan: Plan, parameters: Mapping[str, Any]) -> list[Unit]:

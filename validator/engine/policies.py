@@ -80,11 +80,9 @@ def _is_builtin_pack(directory: Path) -> bool:
 
 @cache
 def _validator() -> Any:
-    from importlib import resources
-
     import jsonschema
 
-    schema = json.loads(resources.files("validator.engine").joinpath("schema.json").read_text("utf-8"))
+    schema = json.loads(_SCHEMA_FILE.read_text("utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
 
