@@ -114,3 +114,43 @@ def test_the_digest_covers_texts_paths_and_the_schema(monkeypatch, tmp_path, cha
         schema.write_bytes(policies._SCHEMA_FILE.read_bytes() + b"\n")
         monkeypatch.setattr(policies, "_SCHEMA_FILE", schema)
     assert policies._pack_digest(directory, files) != before
+
+
+def _pack_copy(cache: Path) -> list[Path]:
+    return sorted(cache.glob("policies-*.json"))
+
+
+def test_the_recorded_pack_is_read_from_its_decoded_copy_without_yaml(monkeypatch, tmp_path):
+    monkeypatch.setenv("IAC_VALIDATOR_CACHE_DIR", str(tmp_path))
+    first = load_policies([builtin_policy_dir()])
+    assert [p.name for p in _pack_copy(tmp_path)] == [f"policies-{BUILTIN_PACK_DIGEST[:32]}.json"]
+
+    def no_yaml(text: str) -> object:
+        raise AssertionError("the decoded copy was not used")
+
+    monkeypatch.setattr(policies, "_yaml_load", no_yaml)
+    again = load_policies([builtin_policy_dir()])
+    assert again == first
+    assert first[1] == []
+    # the order of fields is the order they are reported in: kept as written
+    assert [list(p.match.get("terraform", {}).get("fields", {})) for p in again[0]] == [
+        list(p.match.get("terraform", {}).get("fields", {})) for p in first[0]
+    ]
+
+
+@pytest.mark.parametrize("damage", ["not json", '{"keys/KEYS-001.yaml": {}}', "[]"])
+def test_a_damaged_copy_is_not_used(monkeypatch, tmp_path, damage):
+    monkeypatch.setenv("IAC_VALIDATOR_CACHE_DIR", str(tmp_path))
+    expected = load_policies([builtin_policy_dir()])
+    copy = _pack_copy(tmp_path)[0]
+    copy.write_text(damage, "utf-8")
+    assert load_policies([builtin_policy_dir()]) == expected
+    assert copy.read_text("utf-8") != damage  # written again, whole
+
+
+def test_a_pack_that_differs_from_the_record_has_no_copy(monkeypatch, tmp_path):
+    monkeypatch.setenv("IAC_VALIDATOR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(policies, "BUILTIN_PACK_DIGEST", "something else")
+    loaded, errors = load_policies([builtin_policy_dir()])
+    assert errors == [] and len(loaded) == len(builtin_files())
+    assert _pack_copy(tmp_path) == []

@@ -74,15 +74,30 @@ def test_it_parses_as_python_hcl2_and_every_line_we_read_is_the_same(ours):
 
 def test_it_is_cached_in_the_users_private_folder_and_loaded_from_there(ours):
     hcl_eval._parse_function()
-    cached = list(ours.iterdir())
-    assert [f.name for f in cached] == [f"hcl2-{hcl2.__version__}-lark-parser-lines.bin"]
+    lark_cache = f"hcl2-{hcl2.__version__}-lark-parser-lines.bin"
+    snapshot = Path(hcl_eval.snapshot_file(str(ours / lark_cache)))
+    assert sorted(f.name for f in ours.iterdir()) == sorted([lark_cache, snapshot.name])
+    assert snapshot.name.startswith(f"hcl2-{hcl2.__version__}-lark-")
     assert oct(ours.stat().st_mode & 0o777) == oct(0o700)
-    stamp = cached[0].stat().st_mtime_ns
+    stamps = {f.name: f.stat().st_mtime_ns for f in ours.iterdir()}
     hcl_eval._parse_function.cache_clear()
     again = hcl_eval._parse_function()
-    assert cached[0].stat().st_mtime_ns == stamp
+    assert {f.name: f.stat().st_mtime_ns for f in ours.iterdir()} == stamps  # read, not rewritten
+    for sample in SAMPLES[:10]:
+        text = sample.read_text("utf-8")
+        assert outcome(again, text) == outcome(hcl2.parses_to_tree, text), sample
+
+
+def test_a_damaged_snapshot_is_rebuilt(ours):
+    hcl_eval._parse_function()
+    snapshot = Path(hcl_eval.snapshot_file(str(hcl_eval.user_parser_cache())))
+    snapshot.write_bytes(b"not a pickle")
+    hcl_eval._parse_function.cache_clear()
+    parse = hcl_eval._parse_function()
+    assert parse is not hcl2.parses_to_tree
     text = SAMPLES[0].read_text("utf-8")
-    assert shape(again(text)) == shape(hcl2.parses_to_tree(text))
+    assert outcome(parse, text) == outcome(hcl2.parses_to_tree, text)
+    assert snapshot.read_bytes() != b"not a pickle"
 
 
 def test_syntax_errors_read_as_python_hcl2s(ours):

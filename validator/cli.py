@@ -61,9 +61,11 @@ def _root(
 
 
 def _parse_params(values: list[str]) -> dict[str, dict[str, object]]:
-    import yaml
-
     params: dict[str, dict[str, object]] = {}
+    if not values:
+        return params
+    import yaml  # values are read as YAML scalars
+
     for item in values:
         key, sep, raw = item.partition("=")
         policy_id, dot, name = key.partition(".")

@@ -7,11 +7,8 @@ the units in memory, and send back only results. A worker that dies takes its un
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from validator.cache import ResultCache
@@ -86,6 +83,10 @@ def _scan_one(index: int) -> UnitResult:
 
 
 def _parallel(units: list[Unit], todo: list[int], policies: tuple[Policy, ...], config: Config, jobs: int) -> Iterator[UnitResult]:
+    import multiprocessing  # only when a pool is used: a one-file scan never pays for it
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     work = _Work(units, policies, config)

@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from validator.fingerprint import relative_path
 from validator.model import LoadError, Location, Policy, Severity, Waiver, WaiverSource
 from validator.suppress import make_waiver
@@ -129,6 +127,8 @@ def load_config(path: str | Path) -> RepoConfig:
             raise ConfigError([f"{source}: no [tool.{TOOL_KEY}] table"])
         data = tool[TOOL_KEY]
     else:
+        import yaml  # only when there is a YAML config file to read
+
         try:
             data = yaml.safe_load(text)
             node = yaml.compose(text)
@@ -187,8 +187,10 @@ def _json_path(parts: tuple[Any, ...]) -> str:
     return out
 
 
-def _collect_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+def _collect_lines(node: Any, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
     """Line of every key (and sequence item) of a composed YAML document, by JSON path."""
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             sub = (*path, key.value)

@@ -61,6 +61,40 @@ def _walk(value: Any, path: Path = (), key: str = "", depth: int = 0) -> Iterato
             yield path, key, value
 
 
+def _leaves(value: Any) -> Iterator[tuple[str, Any]]:
+    """(key, leaf) as `_walk` reaches them, without paths and without opening JSON strings: the
+    quick first look that lets most resources skip the full walk."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        value, key, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            continue
+        if isinstance(value, Mapping):
+            stack.extend((v, str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, key, depth + 1) for v in value)
+        else:
+            yield key, value
+
+
+# Anything `find_credentials` could report has an access key id or a 40-character run in it.
+_MAY_BE_CREDENTIAL = re.compile(r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|[A-Za-z0-9/+]{40}")
+
+
+def _may_hold_credentials(value: Any) -> bool:
+    """False only when `op_no_hardcoded_credentials` surely finds nothing in `value`. Text opened
+    by the full walk (JSON strings, user data) is judged raw, unless escapes or base64 could hide
+    a key in it: then the full walk decides."""
+    for key, leaf in _leaves(value):
+        if not isinstance(leaf, str):
+            continue
+        if _MAY_BE_CREDENTIAL.search(leaf) or key.lower() in _USER_DATA_KEYS:
+            return True
+        if leaf.lstrip()[:1] in ("{", "[") and ("\\" in leaf or "user" in leaf.lower()):
+            return True
+    return False
+
+
 def _decoded_user_data(key: str, value: str) -> str | None:
     if key.lower() not in _USER_DATA_KEYS or not re.fullmatch(r"[A-Za-z0-9+/=\s]{16,}", value):
         return None
@@ -81,6 +115,8 @@ def _where(args: Args, path: Path) -> str:
 def op_no_hardcoded_credentials(value: Any, args: Args) -> list[Violation]:
     """No AWS access key id or secret access key literal anywhere in the value."""
     out: list[Violation] = []
+    if not _may_hold_credentials(value):
+        return out
     for path, key, leaf in _walk(value):
         if not isinstance(leaf, str):
             continue
@@ -199,6 +235,9 @@ def op_no_secret_attribute_reference(value: Any, args: Args) -> list[Violation]:
     target_types = set(spec.get("types", []))
     allowed = set(spec.get("allowed_types", []))
     if args.resource is not None and args.resource.type in allowed:
+        return []
+    # References are never inside JSON strings: the quick look sees every one the full walk would.
+    if not any(isinstance(leaf, Reference) and leaf.attribute in attributes for _key, leaf in _leaves(value)):
         return []
     candidates = [(p, leaf) for p, _key, leaf in _walk(value) if isinstance(leaf, Reference) and leaf.attribute in attributes]
     if not candidates:
