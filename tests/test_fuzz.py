@@ -244,7 +244,7 @@ def test_structure_checks_never_raise(text):
 
 @budget(200)
 @given(
-    st.lists(st.sampled_from(["- ", "-", ": ", ":", "? ", "a", "b: ", "[", "]", "{", "}", ", ", "\n", "\n  ", "\n    ", "\n- ", "'", '"']), max_size=60).map("".join),
+    st.lists(st.sampled_from(["- ", "-", ": ", ":", "? ", "a", "b: ", "[", "]", "{", "}", ", ", "\n", "\n  ", "\n    ", "\n- ", "'", '"', "$", "${", "x${", " ${"]), max_size=60).map("".join),
     st.integers(1, 8),
 )
 def test_the_cheap_depth_bound_is_sound(text, depth):

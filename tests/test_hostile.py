@@ -651,3 +651,15 @@ def test_the_mask_keeps_types_and_reaches_every_field(report):
     assert re.search(r"\*{8}", FORMATS["json"](masked))
     gitlab_out = json.loads(gitlab.render(masked))
     assert not any("valid.yaml" in i["location"]["path"] for i in gitlab_out)
+
+
+def test_sub_strings_do_not_count_as_nesting():
+    """`${Var}` in !Sub strings opens no collection: a template full of them needs no event scan."""
+    lines = ["Resources:", "  Topic:", "    Type: AWS::SNS::Topic", "    Properties:", "      Tags:"]
+    lines += [f"        - {{Key: k{i}, Value: !Sub '${{AWS::StackName}}-${{AWS::Region}}-{i}'}}" for i in range(60)]
+    text = "\n".join(lines) + "\n"
+    assert limits._surely_shallow(text, limits.MAX_NESTING)
+    assert limits.structure_problem(text) is None
+    deep = "a: " + "[" * 101 + "]" * 101 + "\nb: ${x}\n"
+    assert not limits._surely_shallow(deep, limits.MAX_NESTING)
+    assert "nesting" in limits.structure_problem(deep).message

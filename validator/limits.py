@@ -97,7 +97,10 @@ def _surely_shallow(text: str, max_depth: int) -> bool:
     entries are indented further: at most two levels per column) or by indicators on one line
     (`- - x`, `- a: b`, `? k`); flow collections by brackets."""
     indent = max(map(len, _INDENT.findall(text)), default=0)
-    room = max_depth - 2 * (indent + 1) - text.count("[") - text.count("{")
+    # Every bracket may open a flow collection, except the brace of `${Var}` (a !Sub string's):
+    # no collection starts right after a `$`.
+    flow = text.count("[") + text.count("{") - text.count("${")
+    room = max_depth - 2 * (indent + 1) - flow
     return room >= 0 and not _indicators(room + 1).search(text)
 
 
