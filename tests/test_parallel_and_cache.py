@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from validator import discover as discover_module
 from validator import execute
 from validator.config import Config
 from validator.discover import discover
@@ -37,12 +38,33 @@ def corpus_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report
         pytest.skip(f"no corpus at {CORPUS}")
     cache = str(tmp_path_factory.mktemp("cache"))
     base = Config(paths=(str(CORPUS),), fail_on=None)
+    saved = discover_module.PACK_AFTER_CHARS
+    discover_module.PACK_AFTER_CHARS = 100_000  # a large tree's: most texts wait compressed
+    try:
+        packed = run(Config(paths=base.paths, fail_on=None, jobs=2))
+    finally:
+        discover_module.PACK_AFTER_CHARS = saved
     return {
+        "packed texts": packed,
         "jobs 1": run(base),
         "jobs 2": run(Config(paths=base.paths, fail_on=None, jobs=2)),
         "cold cache": run(Config(paths=base.paths, fail_on=None, jobs=2, cache_dir=cache)),
         "warm cache": run(Config(paths=base.paths, fail_on=None, jobs=2, cache_dir=cache)),
     }
+
+
+def test_past_the_threshold_texts_wait_compressed_and_read_back_the_same(monkeypatch):
+    def sources() -> list[discover_module.SourceFile]:
+        plan = discover([str(FIXTURES / "examples")])
+        return [*plan.cloudformation, *(f for fs in plan.terraform.values() for f in fs)]
+
+    assert all(isinstance(s.data, str) for s in sources())  # a small tree: nothing compressed
+    monkeypatch.setattr(discover_module, "PACK_AFTER_CHARS", 0)
+    assert all(isinstance(s.data, bytes) for s in sources())
+    for source in sources():
+        with open(source.path, encoding="utf-8-sig") as fh:
+            assert source.text == fh.read()
+        assert source.chars == len(source.text)
 
 
 def test_the_corpus_is_big_enough_to_be_scanned_in_parallel():
@@ -53,7 +75,7 @@ def test_the_corpus_is_big_enough_to_be_scanned_in_parallel():
     assert len(units) >= execute.MIN_PARALLEL_UNITS and size >= execute.MIN_PARALLEL_BYTES
 
 
-@pytest.mark.parametrize("route", ["jobs 2", "cold cache", "warm cache"])
+@pytest.mark.parametrize("route", ["jobs 2", "cold cache", "warm cache", "packed texts"])
 def test_every_route_gives_the_same_report(corpus_reports, route):
     expected, got = corpus_reports["jobs 1"], corpus_reports[route]
     assert got.findings and got.findings == expected.findings

@@ -42,7 +42,7 @@ def results(
     cached = [cache.get(k) if cache and k else None for k in keys]
     todo = [i for i, c in enumerate(cached) if c is None]
     jobs = config.jobs if config.jobs is not None else default_jobs()
-    size = sum(len(s.text) for i in todo for s in units[i].sources())
+    size = sum(s.chars for i in todo for s in units[i].sources())
     parallel = jobs > 1 and len(todo) >= MIN_PARALLEL_UNITS and size >= MIN_PARALLEL_BYTES
     fresh = _parallel(units, todo, policies, config, jobs) if parallel else (scan(units[i], policies, config) for i in todo)
     sizes = [u.files for u in units]
