@@ -82,3 +82,29 @@ def test_python_tags_are_never_executed():
         cfn_decode.decode(text)  # refused, never constructed (issue 8: said in so many words, with the line)
     template, errors = load("t.yaml", text)
     assert template is None and errors and errors[0].line == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # every kind of node the direct builder makes: strings, numbers, booleans, dates, nulls,
+        # intrinsics on scalars, sequences and mappings, nested in both
+        "Resources:\n  R:\n    Type: AWS::S3::Bucket\n    Properties:\n      A: 1\n      B: 1.5\n      C: true\n"
+        "      D: 2024-01-01\n      E: ~\n      F: !Ref X\n      G: !GetAtt R.Arn\n      H: !Join ['', [a, !Ref Y]]\n"
+        "      I: !If [C, {K: !Sub '${AWS::Region}'}, !Ref AWS::NoValue]\n      J: [1, 'two', {three: 3}]\n",
+        # left to PyYAML's constructor: merge keys, anchors, sets
+        "Base: &base {Type: AWS::S3::Bucket}\nResources:\n  R:\n    <<: *base\n    Properties: {}\n",
+        "Resources:\n  R:\n    Type: AWS::S3::Bucket\n    Properties:\n      S: !!set {a, b}\n",
+    ],
+)
+def test_the_direct_builder_gives_what_the_loader_constructs(text):
+    import yaml
+
+    expected = yaml.load(text, Loader=cfn_decode._CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    assert plain(cfn_decode.decode(text)) == plain(expected)
+
+
+def test_duplicate_keys_are_reported_by_the_direct_builder_too():
+    with pytest.raises(cfn_decode.DecodeError) as found:
+        cfn_decode.decode("Resources:\n  R:\n    Type: A\n  R:\n    Type: B\n")
+    assert found.value.line == 4 and "Duplicate found 'R' (lines 2 and 4)" in str(found.value)
