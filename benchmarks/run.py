@@ -19,8 +19,8 @@ generate_corpus.py with --seed, then measured, each in a fresh subprocess:
   checkov (with --checkov) from its own virtualenv (--checkov-venv, created with pip if absent: never
          install Checkov next to iac-validator, its bc-python-hcl2 overwrites python-hcl2's `hcl2`)
          restricted to the checks closest to our policies (CHECKOV_CHECKS below)
-Plus the cold start (median of 11 round-robin rounds after one warm-up round) of `iac-validator --version` and of one-file
-scans (also --no-cache).
+Plus the cold start of `iac-validator --version` and of one-file scans (also --no-cache): the
+median of 11 round-robin rounds (each case once per round) after one warm-up round.
 
 Memory: "RSS max 1 proc" is the peak of the largest single process (`/usr/bin/time -v` when present,
 else os.wait4's rusage: both see only one process at a time, the scan's workers included one by one).
