@@ -154,3 +154,12 @@ def test_a_pack_that_differs_from_the_record_has_no_copy(monkeypatch, tmp_path):
     loaded, errors = load_policies([builtin_policy_dir()])
     assert errors == [] and len(loaded) == len(builtin_files())
     assert _pack_copy(tmp_path) == []
+
+
+def test_the_builtin_pack_named_by_a_relative_path_loads_the_same(monkeypatch, tmp_path):
+    monkeypatch.setenv("IAC_VALIDATOR_CACHE_DIR", str(tmp_path / "cache"))
+    expected = load_policies([builtin_policy_dir()])
+    monkeypatch.chdir(builtin_policy_dir().parent)
+    loaded, errors = load_policies([Path(builtin_policy_dir().name)])
+    assert errors == []
+    assert [(p.id, p.match, p.check, p.params) for p in loaded] == [(p.id, p.match, p.check, p.params) for p in expected[0]]

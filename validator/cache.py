@@ -17,13 +17,12 @@ user's own (`IAC_VALIDATOR_CACHE_DIR`, else `$XDG_CACHE_HOME/iac-validator`, els
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 
 from validator import __version__
+from validator.cachedir import write_atomic
 from validator.config import Config
 from validator.discover import CACHEDIR_TAG
 from validator.model import Policy
@@ -80,17 +79,9 @@ class ResultCache:
             if not (self.directory / CACHEDIR_TAG).exists():
                 self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
                 (self.directory / CACHEDIR_TAG).write_text(_TAG, encoding="ascii")
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            return  # a cache that cannot be written only costs time
+        write_atomic(str(path), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def open_cache(config: Config, policies: tuple[Policy, ...]) -> ResultCache | None:

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from validator.cachedir import user_cache_dir
+from validator.cachedir import user_cache_dir, write_atomic
 from validator.engine.operators import OPERATORS
 from validator.limits import structure_problem
 from validator.model import LoadError, Policy, Remediation, Severity
@@ -252,7 +252,7 @@ def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[Loa
             and _is_builtin_pack(directory)
             and _pack_digest(directory, readable) == BUILTIN_PACK_DIGEST
         )
-        decoded = _decoded_pack(readable) if trusted else None
+        decoded = _decoded_pack(directory, readable) if trusted else None
         for file, text in texts:
             if not isinstance(text, str):
                 errors.append(_read_error(file, text))
@@ -278,11 +278,10 @@ def load_policies(directories: list[Path]) -> tuple[tuple[Policy, ...], list[Loa
     return tuple(policies[k] for k in sorted(policies)), errors
 
 
-def _decoded_pack(files: list[tuple[Path, str]]) -> dict[str, Any] | None:
+def _decoded_pack(directory: Path, files: list[tuple[Path, str]]) -> dict[str, Any] | None:
     """The built-in pack decoded, by relative path: from a JSON copy in the user's cache folder,
     written on the first run. Reading it skips PyYAML (import and decoding, about 35 ms of a
     one-file scan). The copy is named after BUILTIN_PACK_DIGEST: it only serves that exact pack."""
-    directory = builtin_policy_dir()
     copy = os.path.join(user_cache_dir(os.environ), f"policies-{BUILTIN_PACK_DIGEST[:32]}.json")
     names = [str(file.relative_to(directory)) for file, _ in files]
     try:
@@ -298,15 +297,10 @@ def _decoded_pack(files: list[tuple[Path, str]]) -> dict[str, Any] | None:
         return None  # each file is read again, and reported, on its own
     try:
         data = json.dumps(decoded)  # key order kept: it is the order fields are reported in
-        if json.loads(data) != decoded:  # something JSON cannot hold exactly (a YAML date): no copy
-            return decoded
-        os.makedirs(os.path.dirname(copy), mode=0o700, exist_ok=True)
-        temporary = f"{copy}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as fh:
-            fh.write(data)
-        os.replace(temporary, copy)  # whole or not at all, under concurrent runs
-    except (OSError, TypeError, ValueError):
-        pass
+    except (TypeError, ValueError):
+        return decoded
+    if json.loads(data) == decoded:  # else something JSON cannot hold exactly (a YAML date): no copy
+        write_atomic(copy, data.encode("utf-8"))
     return decoded
 
 

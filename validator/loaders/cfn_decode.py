@@ -54,6 +54,21 @@ class DecodeError(Exception):
         self.line = line  # 1-based
 
 
+def _check_key(key: Any, key_node: Any, seen: dict[Any, Any], repeats: bool = False) -> None:
+    """cfn-lint's errors for a mapping key: null, unhashable, or seen before (unless merge keys
+    let keys repeat); records the key's node in `seen`."""
+    line = key_node.start_mark.line + 1
+    if key is None:
+        raise DecodeError(f"Null key {key_node.value!r} not supported", line)
+    try:
+        hash(key)
+    except TypeError as exc:
+        raise DecodeError(f'Unhashable type "{key}"', line) from exc
+    if key in seen and not repeats:
+        raise DecodeError(f"Duplicate found {key!r} (lines {seen[key].start_mark.line + 1} and {line})", line)
+    seen[key] = key_node
+
+
 class _CfnLoader(_Loader):  # type: ignore[misc, valid-type]
     def construct_yaml_map(self, node: MappingNode) -> Any:
         self.flatten_mapping(node)
@@ -61,16 +76,7 @@ class _CfnLoader(_Loader):  # type: ignore[misc, valid-type]
         seen: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
-            if key is None:
-                raise DecodeError(f"Null key {key_node.value!r} not supported", key_node.start_mark.line + 1)
-            try:
-                hash(key)
-            except TypeError as exc:
-                raise DecodeError(f'Unhashable type "{key}"', key_node.start_mark.line + 1) from exc
-            if key in seen and not getattr(node, "merged", False):
-                first = seen[key].start_mark.line + 1
-                raise DecodeError(f"Duplicate found {key!r} (lines {first} and {key_node.start_mark.line + 1})", key_node.start_mark.line + 1)
-            seen[key] = key_node
+            _check_key(key, key_node, seen, repeats=getattr(node, "merged", False))
             mapping[key] = self.construct_object(value_node, deep=True)
         return _marked(mapping, node)
 
@@ -182,15 +188,6 @@ def _build_map(loader: _CfnLoader, node: Any) -> Any:
         if key_node.tag == _MERGE:
             raise _Unusual
         key = _build(loader, key_node)
-        if key is None:
-            raise DecodeError(f"Null key {key_node.value!r} not supported", key_node.start_mark.line + 1)
-        try:
-            hash(key)
-        except TypeError as exc:
-            raise DecodeError(f'Unhashable type "{key}"', key_node.start_mark.line + 1) from exc
-        if key in seen:
-            first = seen[key].start_mark.line + 1
-            raise DecodeError(f"Duplicate found {key!r} (lines {first} and {key_node.start_mark.line + 1})", key_node.start_mark.line + 1)
-        seen[key] = key_node
+        _check_key(key, key_node, seen)
         mapping[key] = _build(loader, value_node)
     return _marked(mapping, node)

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from lark import Token, Tree
 
 from validator import reads
-from validator.cachedir import user_cache_dir
+from validator.cachedir import user_cache_dir, write_atomic
 from validator.model import SELF_ACCOUNT, Reference, Unknown, contains_unknown
 
 
@@ -119,15 +119,11 @@ def _save_snapshot(parser: Any, cache_file: str) -> None:
     # Modules (the lexer's `re`) by name; Lark's Shift/Reduce are compared by identity: by name too.
     pickler.dispatch_table[types.ModuleType] = lambda m: (importlib.import_module, (m.__name__,))
     pickler.dispatch_table[lalr_analysis.Action] = lambda a: (getattr, (lalr_analysis, str(a)))
-    target = snapshot_file(cache_file)
     try:
         pickler.dump(parser)
-        temporary = f"{target}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(temporary, target)  # whole or not at all, under concurrent runs
-    except Exception:  # a parser that does not pickle, or a full disk: Lark's cache still serves
+    except Exception:  # a parser that does not pickle: Lark's cache still serves
         return
+    write_atomic(snapshot_file(cache_file), buffer.getvalue())
 
 
 def line_of(tree: Tree) -> int | None:
