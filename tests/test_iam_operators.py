@@ -578,3 +578,29 @@ def test_guard_002_unconditional_deny_and_unresolved_parts():
     skipped(run("iam_assume_role_any_resource", doc(stmt(None, "sts:AssumeRole", Resource="*", Condition={"StringLike": {"aws:ResourceOrgID": Unknown("Ref Org")}}))))
     (message,) = fails(run("iam_assume_role_any_resource", doc({"Effect": "Allow", "Action": "sts:AssumeRole", "NotResource": "arn:aws:iam::1:role/prod"})))
     assert "NotResource" in message
+
+
+def test_one_trust_policy_is_parsed_once_for_all_the_policies_that_read_it(monkeypatch):
+    """TRUST-* and GUARD-* read one role's trust policy: the engine parses it once per resource,
+    and the findings are those of judging each policy on its own."""
+    from pathlib import Path
+
+    from validator import iam
+    from validator.engine import evaluate as engine
+    from validator.engine.policies import builtin_policy_dir, load_policies
+
+    fixtures = sorted((Path(__file__).parents[1] / "fixtures" / "policies").glob("TRUST-00*/cloudformation/*.yaml"))
+    templates = [t for t in (cloudformation.load(str(f), f.read_text("utf-8"))[0] for f in fixtures) if t is not None]
+    policies, _ = load_policies([builtin_policy_dir()])
+    roles = sum(1 for t in templates for r in t.resources if r.type == "AWS::IAM::Role")
+    assert roles >= 10
+    alone = sorted(
+        (f for t in templates for r in t.resources for p in policies if engine.applies(p, r) for f in engine.evaluate_resource(p, r, p.params, t)),
+        key=lambda f: f.sort_key,
+    )
+    parsed: list[object] = []
+    real = iam.load_document
+    monkeypatch.setattr(iam, "load_document", lambda value, base=(): parsed.append(value) or real(value, base))
+    together = engine.evaluate(policies, templates)
+    assert together == alone
+    assert parsed and len({id(v) for v in parsed}) == len(parsed)  # no document parsed twice

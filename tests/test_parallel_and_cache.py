@@ -291,3 +291,21 @@ def test_a_cache_kept_inside_the_scanned_repository_is_not_scanned(tmp_path):
         (".iac-validator-cache", "skipped"),
         ("deploy.yaml", "scanned"),
     ]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_unit_is_scanned_without_the_cycle_collector_which_is_left_as_it_was(enabled):
+    import gc
+
+    from validator.engine.policies import builtin_policy_dir, load_policies
+    from validator.work import scan
+
+    policies, _ = load_policies([builtin_policy_dir()])
+    unit = split(discover([str(FIXTURES / "examples")]))[0]
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = scan(unit, policies, Config(paths=(str(FIXTURES / "examples"),)))
+        assert gc.isenabled() is enabled
+        assert result.templates >= 1
+    finally:
+        gc.enable()

@@ -4,6 +4,7 @@ stand in for it; `run` merges the results in unit order, so the report does not 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -50,10 +51,14 @@ class UnitResult:
 def scan(unit: Unit, policies: tuple[Policy, ...], config: Config) -> UnitResult:
     read: set[str] = set()
     token = reads.FILES_READ.set(read)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         result = _scan(unit, policies, config)
     finally:
         reads.FILES_READ.reset(token)
+        if collecting:
+            gc.enable()
     return replace(result, reads=tuple((path, reads.fingerprint(path)) for path in sorted(read))) if read else result
 
 

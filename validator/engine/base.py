@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from validator.model import Outcome, Path, Resource, Template, Unknown
@@ -26,6 +26,9 @@ class Args:
     params: Mapping[str, Any] | None = None
     resource: Resource | None = None  # the resource being judged
     template: Template | None = None  # its template, for operators that follow relations
+    # Shared by every policy judging the same resource: what operators derive from one value
+    # (a parsed trust policy) is derived once. Keyed by id(value); an entry keeps its value alive.
+    memo: dict[int, tuple[Any, Any]] | None = field(default=None, compare=False)
 
 
 Operator = Callable[[Any, Args], list[Violation]]

@@ -47,8 +47,9 @@ def evaluate(
         for resource in template.resources:
             fmt = match_format(resource.format)
             named, everything = by_type.get((fmt, resource.type), ()), by_type.get((fmt, "*"), ())
+            memo: dict[int, tuple[Any, Any]] = {}
             for policy in (*named, *(p for p in everything if all(p is not q for q in named))):
-                findings.extend(evaluate_resource(policy, resource, effective[policy.id], template))
+                findings.extend(evaluate_resource(policy, resource, effective[policy.id], template, memo))
     return sorted(findings, key=lambda f: f.sort_key)
 
 
@@ -63,11 +64,15 @@ def _by_type(policies: tuple[Policy, ...]) -> dict[tuple[str, str], list[Policy]
 
 
 def evaluate_resource(
-    policy: Policy, resource: Resource, params: Mapping[str, Any], template: Template | None = None
+    policy: Policy,
+    resource: Resource,
+    params: Mapping[str, Any],
+    template: Template | None = None,
+    memo: dict[int, tuple[Any, Any]] | None = None,
 ) -> list[Finding]:
     fields = policy.match[match_format(resource.format)]["fields"]
     try:
-        violations = _check(policy.check, _Context(resource, fields, params, template))
+        violations = _check(policy.check, _Context(resource, fields, params, template, memo))
     except Exception as exc:  # a broken policy is our failure, reported; the run goes on
         return [_finding(policy, resource, Outcome.ERROR, f"policy raised {type(exc).__name__}: {exc}", resource.location.line)]
     if not violations:
@@ -76,16 +81,18 @@ def evaluate_resource(
 
 
 def _finding(policy: Policy, resource: Resource, outcome: Outcome, message: str, line: int | None) -> Finding:
+    # Most findings are PASS on the resource's own line, with no message: nothing to mask or build.
+    location = resource.location if line == resource.location.line else Location(resource.location.file, line)
     return Finding(
         policy_id=policy.id,
         title=policy.title,
         severity=policy.severity,
         outcome=outcome,
-        message=mask(message),
+        message=mask(message) if message else message,
         resource_id=resource.id,
         resource_type=resource.type,
         format=resource.format,
-        location=Location(resource.location.file, line),
+        location=location,
         remediation=policy.remediation.text,
         called_from=tuple(str(c) for c in resource.metadata.get("module_calls", ())) if resource.metadata else (),
     )
@@ -97,6 +104,7 @@ class _Context:
     fields: Mapping[str, str]
     params: Mapping[str, Any]
     template: Template | None
+    memo: dict[int, tuple[Any, Any]] | None = None
 
 
 def _check(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:
@@ -129,7 +137,7 @@ def _leaf(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:
     out: list[Violation] = []
     for path, found in values:
         label = path_str(path) or ctx.resource.id
-        args = Args(label, value, check.get("unit"), ctx.params, ctx.resource, ctx.template)
+        args = Args(label, value, check.get("unit"), ctx.params, ctx.resource, ctx.template, ctx.memo)
         for violation in OPERATORS[op](found, args):
             message = violation.message
             if violation.outcome is Outcome.FAIL and "message" in check:

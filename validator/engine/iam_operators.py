@@ -22,7 +22,14 @@ from validator.model import Outcome, Path, Reference, Resource, Template, Unknow
 
 
 def _load(value: Any, args: Args) -> tuple[iam.Document | None, list[Violation]]:
-    document = iam.load_document(value)
+    # Every trust policy (TRUST-*, GUARD-*) reads the same document of a role: parsed once.
+    known = args.memo.get(id(value)) if args.memo is not None else None
+    if known is not None and known[0] is value:
+        document = known[1]
+    else:
+        document = iam.load_document(value)
+        if args.memo is not None:
+            args.memo[id(value)] = (value, document)
     if isinstance(document, Unknown):
         return None, unresolved(args.label, document)
     if document is None:
