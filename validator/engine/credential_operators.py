@@ -77,7 +77,7 @@ def _nothing(_: Any) -> None:
 
 # Anything `find_credentials` could report holds an access key id (one of these prefixes) or a
 # run of 40 secret-key characters. The run is found with bytes.translate (every other byte to a
-# space) and split, in C: a regular expression for it tries every position, three times slower.
+# space) and split, in C: a regular expression for it tries every position, about twice as slow.
 _KEY_ID_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA")
 _SECRET_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+")
 _RUNS_ONLY = bytes(b if b in _SECRET_ALPHABET else 0x20 for b in range(256))
