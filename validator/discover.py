@@ -49,17 +49,13 @@ PACK_AFTER_CHARS = 32 * 1024 * 1024
 class SourceFile:
     path: str
     data: str | bytes  # the text, or its UTF-8 compressed with zlib (see PACK_AFTER_CHARS)
-    length: int = -1  # characters of text
+    chars: int  # characters of text, known without decompressing
 
     @property
     def text(self) -> str:
         if isinstance(self.data, str):
             return self.data
         return zlib.decompress(self.data).decode("utf-8", "surrogatepass")
-
-    @property
-    def chars(self) -> int:
-        return self.length if self.length >= 0 else len(self.text)
 
 
 @dataclass

@@ -16,6 +16,9 @@ class Violation:
     path: Path = ()  # relative to the field's own path
 
 
+Memo = dict[int, tuple[Any, Any]]  # id(value) → (value, what was derived from it)
+
+
 @dataclass(frozen=True)
 class Args:
     """A check's arguments with params already substituted."""
@@ -26,12 +29,21 @@ class Args:
     params: Mapping[str, Any] | None = None
     resource: Resource | None = None  # the resource being judged
     template: Template | None = None  # its template, for operators that follow relations
-    # Shared by every policy judging the same resource: what operators derive from one value
-    # (a parsed trust policy) is derived once. Keyed by id(value); an entry keeps its value alive.
-    memo: dict[int, tuple[Any, Any]] | None = field(default=None, compare=False)
+    memo: Memo | None = field(default=None, compare=False)  # see `derived`
 
 
 Operator = Callable[[Any, Args], list[Violation]]
+
+
+def derived(args: Args, value: Any, make: Callable[[Any], Any]) -> Any:
+    """`make(value)`, made once for every policy judging the same resource (a parsed trust
+    policy): `args.memo` is shared by them, keyed by id(value), each entry keeping its value alive."""
+    if args.memo is None:
+        return make(value)
+    known = args.memo.get(id(value))
+    if known is None or known[0] is not value:
+        known = args.memo[id(value)] = (value, make(value))
+    return known[1]
 
 
 def unresolved(label: str, value: Any) -> list[Violation]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from validator.engine.base import Args, Violation
+from validator.engine.base import Args, Memo, Violation
 from validator.engine.operators import ABSENT_DEFAULT, OPERATORS
 from validator.model import (
     Finding,
@@ -47,7 +47,7 @@ def evaluate(
         for resource in template.resources:
             fmt = match_format(resource.format)
             named, everything = by_type.get((fmt, resource.type), ()), by_type.get((fmt, "*"), ())
-            memo: dict[int, tuple[Any, Any]] = {}
+            memo: Memo = {}
             for policy in (*named, *(p for p in everything if all(p is not q for q in named))):
                 findings.extend(evaluate_resource(policy, resource, effective[policy.id], template, memo))
     return sorted(findings, key=lambda f: f.sort_key)
@@ -68,7 +68,7 @@ def evaluate_resource(
     resource: Resource,
     params: Mapping[str, Any],
     template: Template | None = None,
-    memo: dict[int, tuple[Any, Any]] | None = None,
+    memo: Memo | None = None,
 ) -> list[Finding]:
     fields = policy.match[match_format(resource.format)]["fields"]
     try:
@@ -104,7 +104,7 @@ class _Context:
     fields: Mapping[str, str]
     params: Mapping[str, Any]
     template: Template | None
-    memo: dict[int, tuple[Any, Any]] | None = None
+    memo: Memo | None = None
 
 
 def _check(check: Mapping[str, Any], ctx: _Context) -> list[Violation]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator import iam
-from validator.engine.base import Args, Operator, Violation, unresolved
+from validator.engine.base import Args, Operator, Violation, derived, unresolved
 from validator.model import Outcome, Path, Reference, Resource, Template, Unknown
 
 # --- shared -----------------------------------------------------------------------------------------
@@ -23,13 +23,7 @@ from validator.model import Outcome, Path, Reference, Resource, Template, Unknow
 
 def _load(value: Any, args: Args) -> tuple[iam.Document | None, list[Violation]]:
     # Every trust policy (TRUST-*, GUARD-*) reads the same document of a role: parsed once.
-    known = args.memo.get(id(value)) if args.memo is not None else None
-    if known is not None and known[0] is value:
-        document = known[1]
-    else:
-        document = iam.load_document(value)
-        if args.memo is not None:
-            args.memo[id(value)] = (value, document)
+    document = derived(args, value, iam.load_document)
     if isinstance(document, Unknown):
         return None, unresolved(args.label, document)
     if document is None:

@@ -62,13 +62,14 @@ def _parse_function() -> Callable[[str], Tree]:
     cache_file = user_parser_cache()
     if cache_file is None:  # nowhere to keep our parser: python-hcl2's own (lines from its positions)
         return hcl2.parses_to_tree
-    parser = _load_snapshot(cache_file)
+    snapshot = snapshot_file(cache_file)
+    parser = _load_snapshot(snapshot)
     if parser is None:
         try:
             parser = build_parser(cache_file, positions=False)
         except Exception:  # a python-hcl2 that builds its parser differently: its own way
             return hcl2.parses_to_tree
-        _save_snapshot(parser, cache_file)
+        _save_snapshot(parser, snapshot)
     return lambda text: parser.parse(text + "\n")  # what hcl2.parses_to_tree does with its own parser
 
 
@@ -94,18 +95,18 @@ def snapshot_file(cache_file: str) -> str:
     return os.path.join(os.path.dirname(cache_file), name)
 
 
-def _load_snapshot(cache_file: str) -> Any:
+def _load_snapshot(snapshot: str) -> Any:
     from lark import Lark
 
     try:
-        with open(snapshot_file(cache_file), "rb") as fh:
+        with open(snapshot, "rb") as fh:
             parser = pickle.load(fh)  # noqa: S301 - our own file, in the user's private cache folder
     except Exception:  # absent, or written by something else: rebuilt
         return None
     return parser if isinstance(parser, Lark) else None
 
 
-def _save_snapshot(parser: Any, cache_file: str) -> None:
+def _save_snapshot(parser: Any, snapshot: str) -> None:
     import copyreg
     import importlib
     import io
@@ -123,7 +124,7 @@ def _save_snapshot(parser: Any, cache_file: str) -> None:
         pickler.dump(parser)
     except Exception:  # a parser that does not pickle: Lark's cache still serves
         return
-    write_atomic(snapshot_file(cache_file), buffer.getvalue())
+    write_atomic(snapshot, buffer.getvalue())
 
 
 def line_of(tree: Tree) -> int | None:
